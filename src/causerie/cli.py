@@ -1,0 +1,71 @@
+"""The ``causerie`` command."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import structlog
+import typer
+
+from causerie import __version__
+from causerie.settings import Settings
+
+app = typer.Typer(help="causerie: anonymous 1:1 reader chat for news sites.", no_args_is_help=True)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(message)s")
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso"),
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (0: any free port).")] = None,
+) -> None:
+    """Start the server (embedded default: one process, in-memory broker)."""
+    import uvicorn
+
+    from causerie.web.app import create_app
+
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _configure_logging(settings.log_level)
+    typer.echo(f"causerie {__version__} — http://{settings.host}:{settings.port}/")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        http="httptools",
+        loop="uvloop",
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,
+        ws_per_message_deflate=False,  # see bench/README.md: costs CPU and memory, saves little
+        log_level=settings.log_level,
+        access_log=False,
+        server_header=False,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

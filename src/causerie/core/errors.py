@@ -1,0 +1,131 @@
+"""Errors a client can cause, with stable codes and messages in French and English.
+
+Error tree::
+
+    CauserieError                 base of everything we raise on purpose
+    └── ClientError               the peer's fault: answered with an `error` event
+        (code: ErrorCode, field, retry_after)
+
+Server faults are not modelled here: the adapter logs them with context and
+answers ``server_error``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+
+class ErrorCode(StrEnum):
+    """Stable machine codes of the `error` event (documented in docs/protocol.md)."""
+
+    INVALID_JSON = "invalid_json"
+    INVALID_FRAME = "invalid_frame"
+    UNKNOWN_TYPE = "unknown_type"
+    INVALID_FIELD = "invalid_field"
+    INVALID_ARTICLE = "invalid_article"
+    EMPTY_TEXT = "empty_text"
+    TEXT_TOO_LONG = "text_too_long"
+    FRAME_TOO_LARGE = "frame_too_large"
+    BINARY_FRAME = "binary_frame"
+    NOT_IN_CONVERSATION = "not_in_conversation"
+    ALREADY_WAITING = "already_waiting"
+    ALREADY_IN_CONVERSATION = "already_in_conversation"
+    NO_ARTICLE = "no_article"
+    RESUME_FAILED = "resume_failed"
+    RATE_LIMITED = "rate_limited"
+    FORBIDDEN_ORIGIN = "forbidden_origin"
+    SERVER_ERROR = "server_error"
+
+
+MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
+    ErrorCode.INVALID_JSON: (
+        "Trame illisible : ce n'est pas du JSON valide.",
+        "Unreadable frame: not valid JSON.",
+    ),
+    ErrorCode.INVALID_FRAME: (
+        "Trame invalide : un objet JSON avec un champ « type » est attendu.",
+        "Invalid frame: a JSON object with a string 'type' field is expected.",
+    ),
+    ErrorCode.UNKNOWN_TYPE: ("Type de trame inconnu.", "Unknown frame type."),
+    ErrorCode.INVALID_FIELD: (
+        "Champ manquant ou de mauvais type.",
+        "Missing field, or field of the wrong type.",
+    ),
+    ErrorCode.INVALID_ARTICLE: (
+        "Adresse d'article invalide.",
+        "Invalid article address.",
+    ),
+    ErrorCode.EMPTY_TEXT: ("Le message est vide.", "The message is empty."),
+    ErrorCode.TEXT_TOO_LONG: ("Le message est trop long.", "The message is too long."),
+    ErrorCode.FRAME_TOO_LARGE: ("Trame trop volumineuse.", "Frame too large."),
+    ErrorCode.BINARY_FRAME: (
+        "Les trames binaires ne sont pas acceptées.",
+        "Binary frames are not accepted.",
+    ),
+    ErrorCode.NOT_IN_CONVERSATION: (
+        "Tu n'es pas dans une conversation.",
+        "You are not in a conversation.",
+    ),
+    ErrorCode.ALREADY_WAITING: (
+        "Tu attends déjà un·e partenaire.",
+        "You are already waiting for a partner.",
+    ),
+    ErrorCode.ALREADY_IN_CONVERSATION: (
+        "Tu es déjà dans une conversation.",
+        "You are already in a conversation.",
+    ),
+    ErrorCode.NO_ARTICLE: (
+        "Choisis d'abord un article (join).",
+        "Join an article first.",
+    ),
+    ErrorCode.RESUME_FAILED: (
+        "Cette conversation ne peut plus être reprise.",
+        "This conversation can no longer be resumed.",
+    ),
+    ErrorCode.RATE_LIMITED: (
+        "Doucement ! Réessaie dans un instant.",
+        "Slow down! Try again in a moment.",
+    ),
+    ErrorCode.FORBIDDEN_ORIGIN: (
+        "Connexion refusée depuis ce site.",
+        "Connection refused from this site.",
+    ),
+    ErrorCode.SERVER_ERROR: (
+        "Erreur du serveur, réessaie plus tard.",
+        "Server error, please try again later.",
+    ),
+}
+
+
+def human_message(code: ErrorCode, lang: str) -> str:
+    """The human text for ``code`` in ``lang`` ("fr" or "en"; French otherwise)."""
+    french, english = MESSAGES[code]
+    return english if lang == "en" else french
+
+
+class CauserieError(Exception):
+    """Base of the errors causerie raises on purpose."""
+
+
+class ClientError(CauserieError):
+    """A refusal caused by the client; becomes an ``error`` event, never a crash.
+
+    ``field`` names the offending field for ``invalid_field``; ``ref`` is the
+    client id of the refused message; ``retry_after`` (seconds) accompanies
+    ``rate_limited``.
+    """
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        *,
+        field: str | None = None,
+        ref: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(code.value)
+        self.code = code
+        self.field = field
+        self.ref = ref
+        self.retry_after = retry_after

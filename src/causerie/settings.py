@@ -1,0 +1,61 @@
+"""One settings object, built once at the edge (CLI or app factory) and passed down.
+
+Read from ``CAUSERIE_*`` environment variables (and an optional ``.env``
+file in the working directory); every field has an embedded default so that
+``causerie serve`` runs with nothing configured. See the README's table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CAUSERIE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Path("causerie-data")
+    public_url: str | None = None
+    """causerie's own origin as readers reach it (e.g. https://causerie.example).
+    Default: taken from each request's Host header."""
+    site_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Publisher origins allowed to embed the chat (frame-ancestors) and, with
+    causerie's own origin, to open the chat socket. Comma-separated in the env."""
+    demo: bool = True
+    """Serve the demo article at / (on loopback the demo also allows the loopback origins)."""
+
+    text_chars: int = Field(1000, ge=1, le=10_000)
+    frame_bytes: int = Field(16 * 1024, ge=1024, le=60 * 1024)
+    messages_per_second: float = Field(5.0, gt=0)
+    message_burst: int = Field(10, ge=1)
+    joins_per_minute: int = Field(30, ge=1)
+
+    heartbeat: float = Field(15.0, gt=0)
+    heartbeat_timeout: float = Field(45.0, gt=0)
+    resume_window: float = Field(60.0, gt=0)
+    outbox_frames: int = Field(256, ge=8)
+    history_limit: int = Field(1000, ge=10)
+    sweep_interval: float = Field(1.0, gt=0)
+
+    log_level: str = "info"
+
+    @field_validator("site_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip().rstrip("/") for part in value.split(",") if part.strip())
+        return value
+
+    def frame_ancestors(self, port: int) -> tuple[str, ...]:
+        """Origins allowed to embed the chat iframe and to open the socket."""
+        origins = list(self.site_origins)
+        if self.demo and not self.site_origins:
+            origins += [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+        return tuple(origins)

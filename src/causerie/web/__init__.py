@@ -1,0 +1,1 @@
+"""The ASGI app: chat socket, pages, static widget files."""

@@ -1,0 +1,156 @@
+"""The app factory: settings in, a Starlette ASGI app out.
+
+Routes::
+
+    GET  /                       demo article (when settings.demo)
+    GET  /articles/{path}        the same demo article, at its canonical URL
+    GET  /widget/v1/chat         the chat page loaded in the iframe (strict CSP)
+    GET  /widget/{file}          widget ES modules and styles
+    WS   /ws/v1/chat             the chat socket (docs/protocol.md)
+    GET  /healthz                liveness
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import structlog
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from causerie.broker.memory import MemoryBroker
+from causerie.settings import Settings
+from causerie.web.chat import ChatEndpoint, ChatService
+
+log = structlog.get_logger(__name__)
+
+_WEB = Path(str(resources.files("causerie.web")))
+STATIC_DIR = _WEB / "static"
+TEMPLATES_DIR = _WEB / "templates"
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class WidgetFiles(StaticFiles):
+    """Static widget files, loadable as cross-origin ES modules from publisher pages."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+        response.headers["Cache-Control"] = "public, max-age=300"
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+
+def _host_port(request: Request) -> tuple[str, int]:
+    host = request.url.hostname or "127.0.0.1"
+    port = request.url.port or (443 if request.url.scheme == "https" else 80)
+    return host, port
+
+
+def chat_page_csp(settings: Settings, request: Request) -> str:
+    _, port = _host_port(request)
+    ancestors = " ".join(("'self'", *settings.frame_ancestors(port)))
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "connect-src 'self'",
+            "img-src 'self' data:",
+            f"frame-ancestors {ancestors}",
+            "base-uri 'none'",
+            "form-action 'none'",
+        )
+    )
+
+
+def widget_origin(settings: Settings, request: Request) -> str:
+    """Where the demo page loads the widget from.
+
+    On loopback the demo plays a publisher on one host name and causerie on
+    the other (127.0.0.1 <-> localhost), so the chat iframe is cross-origin
+    exactly as on a real site.
+    """
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host, port = _host_port(request)
+    scheme = request.url.scheme
+    if host == "127.0.0.1":
+        return f"{scheme}://localhost:{port}"
+    if host == "localhost":
+        return f"{scheme}://127.0.0.1:{port}"
+    return f"{scheme}://{request.url.netloc}"
+
+
+def create_app(settings: Settings | None = None, *, broker: Any = None) -> Starlette:
+    settings = settings or Settings()
+    clock_broker = broker or MemoryBroker(
+        clock=_monotonic,
+        resume_window=settings.resume_window,
+        history_limit=settings.history_limit,
+    )
+    service = ChatService(settings, clock_broker)
+
+    async def demo(request: Request) -> Response:
+        if not settings.demo:
+            return JSONResponse({"service": "causerie"}, headers=SECURITY_HEADERS)
+        html = _page(TEMPLATES_DIR / "demo.html").replace("{{WIDGET_ORIGIN}}", widget_origin(settings, request))
+        return HTMLResponse(html, headers=SECURITY_HEADERS)
+
+    async def chat_iframe(request: Request) -> Response:
+        headers = {"Content-Security-Policy": chat_page_csp(settings, request), **SECURITY_HEADERS}
+        headers["Cache-Control"] = "no-store"
+        return HTMLResponse(_page(STATIC_DIR / "chat.html"), headers=headers)
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "connections": len(service.connections)})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(service.run_sweeper())
+        log.info("causerie_started")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await clock_broker.close()
+
+    routes = [
+        Route("/", demo),
+        Route("/articles/{path:path}", demo),
+        Route("/healthz", healthz),
+        Route("/widget/v1/chat", chat_iframe),
+        Mount("/widget", WidgetFiles(directory=STATIC_DIR), name="widget"),
+        WebSocketRoute("/ws/v1/chat", ChatEndpoint(service)),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.chat = service
+    app.state.settings = settings
+    return app
+
+
+def _monotonic() -> float:
+    return time.monotonic()
+
+
+@functools.cache
+def _page(path: Path) -> str:
+    return path.read_text(encoding="utf-8")

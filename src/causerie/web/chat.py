@@ -1,0 +1,546 @@
+"""The chat socket, ``/ws/v1/chat``: a loop around the core.
+
+For each frame: parse it (``core.protocol``), ask the state table what it
+means (``core.session.decide``), perform the effects through the Broker,
+and push the resulting events into the connection's bounded outbox. No
+decision is taken here that the core could take, and nothing on this path
+touches a database or a disk.
+
+Failure modes:
+
+- a client error becomes an ``error`` event; the socket stays open;
+- a broker failure becomes ``server_error`` (logged with context, never
+  with chat text); the socket stays open;
+- a reader that does not drain its outbox (``outbox_frames``) is closed
+  with 4001 and can resume: the conversation's events are held by the broker;
+- a reader silent for ``heartbeat_timeout`` is closed with 4000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final
+from urllib.parse import parse_qs
+
+import structlog
+from starlette.types import Receive, Scope, Send
+
+from causerie.broker.base import (
+    Broker,
+    BrokerUnavailable,
+    PartnerStatus,
+    ResumeRefused,
+    SeatTicket,
+    Signal,
+)
+from causerie.core.conversation import Event, EventKind, LeaveReason, Seat
+from causerie.core.errors import ClientError, ErrorCode
+from causerie.core.matching import Waiter
+from causerie.core.protocol import (
+    ClientFrame,
+    Join,
+    Limits,
+    Resume,
+    SendMessage,
+    encode,
+    error_event,
+    hello_event,
+    parse_frame,
+)
+from causerie.core.pseudonyms import pseudonym_pair
+from causerie.core.ratelimit import TokenBucket
+from causerie.core.session import Action, Phase, decide
+from causerie.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+CLOSE_FORBIDDEN_ORIGIN: Final = 1008
+CLOSE_HEARTBEAT: Final = 4000
+CLOSE_TOO_SLOW: Final = 4001
+CLOSE_REPLACED: Final = 4002
+TYPING_INTERVAL: Final = 1.0  # seconds: at most one typing signal relayed per second
+
+_SIGNAL_FRAMES: Final = {
+    Signal.TYPING: encode({"type": "typing", "from": "partner"}),
+    Signal.AWAY: encode({"type": "partner_away"}),
+    Signal.BACK: encode({"type": "partner_back"}),
+}
+_PONG: Final = encode({"type": "pong"})
+_LEFT: Final = encode({"type": "left"})
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class ChatService:
+    """What every chat connection of this process shares: settings, broker, clocks."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        broker: Broker,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_ms: Callable[[], int] = _wall_ms,
+    ) -> None:
+        self.settings = settings
+        self.broker = broker
+        self.clock = clock
+        self.wall_ms = wall_ms
+        self.rng = secrets.SystemRandom()
+        self.limits = Limits(
+            text_chars=settings.text_chars,
+            frame_bytes=settings.frame_bytes,
+            messages_per_second=settings.messages_per_second,
+            message_burst=settings.message_burst,
+            joins_per_minute=settings.joins_per_minute,
+        )
+        self.hello = encode(
+            hello_event(
+                self.limits, settings.heartbeat, settings.heartbeat_timeout, settings.resume_window
+            )
+        )
+        self.connections: set[Connection] = set()
+        self.allowed_origins = frozenset(settings.site_origins)
+
+    def token(self, prefix: str) -> str:
+        return prefix + secrets.token_urlsafe(18)
+
+    def origin_allowed(self, origin: str | None, own_origin: str | None) -> bool:
+        """Browsers always send Origin; only causerie's own and configured sites may connect."""
+        if origin is None:
+            return True
+        origin = origin.rstrip("/")
+        if self.settings.public_url:
+            own_origin = self.settings.public_url.rstrip("/")
+        return origin == own_origin or origin in self.allowed_origins
+
+    async def run_sweeper(self) -> None:
+        """Once per ``sweep_interval``: close silent sockets, let the broker expire state."""
+        timeout = self.settings.heartbeat_timeout
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval)
+            now = self.clock()
+            for connection in list(self.connections):
+                if now - connection.last_seen > timeout:
+                    connection.close(CLOSE_HEARTBEAT)
+            try:
+                await self.broker.sweep(self.wall_ms())
+            except BrokerUnavailable:
+                log.warning("broker_sweep_failed", exc_info=True)
+
+
+class Connection:
+    """One reader's socket: its phase, its seat, its bounded outbox."""
+
+    __slots__ = (
+        "_ended_ticket",
+        "_join_bucket",
+        "_message_bucket",
+        "_send",
+        "_writer",
+        "article",
+        "avoid",
+        "closing",
+        "lang",
+        "last_seen",
+        "last_typing",
+        "outbox",
+        "phase",
+        "reader",
+        "replaced",
+        "service",
+        "ticket",
+    )
+
+    def __init__(self, service: ChatService, send: Send, lang: str) -> None:
+        self.service = service
+        self._send = send
+        self.lang = lang
+        self.phase = Phase.IDLE
+        self.ticket: SeatTicket | None = None
+        self._ended_ticket: SeatTicket | None = None
+        self.article: str | None = None
+        self.reader: str | None = None
+        self.avoid: frozenset[str] = frozenset()
+        self.outbox: deque[str | int] = deque()
+        self._writer: asyncio.Task[None] | None = None
+        self.closing = False
+        self.replaced = False
+        self.last_seen = service.clock()
+        self.last_typing = -TYPING_INTERVAL
+        self._message_bucket: TokenBucket | None = None
+        self._join_bucket: TokenBucket | None = None
+
+    # --- outbox -------------------------------------------------------------------
+
+    def push(self, text: str) -> None:
+        """Queue a frame; a full outbox means a reader too slow to keep: close it."""
+        if self.closing:
+            return
+        if len(self.outbox) >= self.service.settings.outbox_frames:
+            log.info("chat_outbox_overflow")
+            self.close(CLOSE_TOO_SLOW)
+            return
+        self.outbox.append(text)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+
+    def close(self, code: int) -> None:
+        """Close the socket with ``code`` once what is being written is written."""
+        if self.closing:
+            return
+        self.closing = True
+        self.outbox.clear()
+        self.outbox.append(code)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        send = self._send
+        outbox = self.outbox
+        try:
+            while outbox:
+                item = outbox.popleft()
+                if isinstance(item, int):
+                    outbox.clear()
+                    await send({"type": "websocket.close", "code": item})
+                    break
+                await send({"type": "websocket.send", "text": item})
+        except OSError:  # uvicorn's ClientDisconnected: the receive loop will see it too
+            outbox.clear()
+        finally:
+            self._writer = None
+
+    # --- ConversationListener -------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        ticket = self.ticket
+        if ticket is None:
+            return
+        self.push(encode(event.wire(ticket.seat)))
+        if event.kind is EventKind.PARTNER_LEFT:
+            self._conversation_over(ticket)
+
+    def on_signal(self, signal: Signal) -> None:
+        self.push(_SIGNAL_FRAMES[signal])
+
+    def on_replaced(self) -> None:
+        self.replaced = True
+        self.ticket = None
+        self.phase = Phase.IDLE
+        self.close(CLOSE_REPLACED)
+
+    # --- frames -------------------------------------------------------------------
+
+    async def receive_text(self, text: str) -> None:
+        self.last_seen = self.service.clock()
+        try:
+            frame = parse_frame(text, self.service.limits)
+            action = decide(self.phase, frame, has_article=self.article is not None)
+            await self._perform(action, frame)
+        except ClientError as error:
+            self.refuse(error)
+        except BrokerUnavailable:
+            log.warning("chat_broker_unavailable", exc_info=True)
+            self.refuse(ClientError(ErrorCode.SERVER_ERROR))
+        except Exception:
+            log.exception("chat_frame_failed", phase=self.phase.value)
+            self.refuse(ClientError(ErrorCode.SERVER_ERROR))
+
+    def receive_bytes(self) -> None:
+        self.last_seen = self.service.clock()
+        self.refuse(ClientError(ErrorCode.BINARY_FRAME))
+
+    def refuse(self, error: ClientError) -> None:
+        self.push(encode(error_event(error, self.lang)))
+
+    async def _perform(self, action: Action, frame: ClientFrame) -> None:
+        if action is Action.SEND:
+            await self._send_message(frame)  # type: ignore[arg-type]
+        elif action is Action.PONG:
+            self.push(_PONG)
+        elif action is Action.TYPING:
+            await self._typing()
+        elif action is Action.JOIN:
+            assert isinstance(frame, Join)  # guaranteed by TRANSITIONS
+            self._check_join_rate()
+            self.article = frame.article
+            await self._wait_or_pair()
+        elif action is Action.REJOIN:
+            self._check_join_rate()
+            if self.ticket is not None:
+                await self._depart(LeaveReason.NEXT)
+            await self._wait_or_pair()
+        elif action is Action.LEAVE:
+            await self._depart(LeaveReason.LEFT)
+            self.push(_LEFT)
+        elif action is Action.CANCEL:
+            await self._cancel()
+        elif action is Action.RESUME:
+            assert isinstance(frame, Resume)  # guaranteed by TRANSITIONS
+            await self._resume(frame)
+
+    async def _send_message(self, frame: SendMessage) -> None:
+        now = self.service.clock()
+        bucket = self._message_bucket
+        if bucket is None:
+            limits = self.service.limits
+            bucket = self._message_bucket = TokenBucket(
+                limits.messages_per_second, limits.message_burst, now
+            )
+        wait = bucket.take(now)
+        if wait:
+            raise ClientError(ErrorCode.RATE_LIMITED, ref=frame.id, retry_after=wait)
+        assert self.ticket is not None  # CHATTING has a ticket
+        await self.service.broker.publish_message(
+            self.ticket, frame.id, frame.text, self.service.wall_ms()
+        )
+
+    async def _typing(self) -> None:
+        now = self.service.clock()
+        if now - self.last_typing >= TYPING_INTERVAL and self.ticket is not None:
+            self.last_typing = now
+            await self.service.broker.signal(self.ticket, Signal.TYPING)
+
+    def _check_join_rate(self) -> None:
+        now = self.service.clock()
+        bucket = self._join_bucket
+        if bucket is None:
+            per_minute = self.service.limits.joins_per_minute
+            bucket = self._join_bucket = TokenBucket(
+                per_minute / 60.0, min(per_minute, 10), now
+            )
+        wait = bucket.take(now)
+        if wait:
+            raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)
+
+    # --- lobby --------------------------------------------------------------------
+
+    async def _wait_or_pair(self) -> None:
+        service = self.service
+        broker = service.broker
+        assert self.article is not None  # decide() checked has_article
+        await self._forget_ended()
+        if self.reader is None:
+            self.reader = service.token("r_")
+            broker.listen_reader(self.reader, self._matched)
+        article = self.article
+        self.phase = Phase.WAITING
+        while True:
+            partner = await broker.pair_or_wait(article, Waiter(self.reader, self.avoid))
+            if partner is None:
+                if self.phase is Phase.WAITING:
+                    counts = await broker.counts(article)
+                    self.push(
+                        encode(
+                            {
+                                "type": "waiting",
+                                "article": article,
+                                "waiting": counts.waiting,
+                                "chatting": counts.chatting,
+                            }
+                        )
+                    )
+                return
+            theirs, mine = self._tickets(partner.reader, article)
+            await broker.open_conversation(theirs, mine)
+            if await broker.notify_reader(partner.reader, theirs):
+                await self._matched(mine)
+                return
+            # The partner's connection is gone (another node died): drop that seat, try again.
+            await broker.depart(theirs, LeaveReason.VANISHED, service.wall_ms())
+
+    def _tickets(self, partner_reader: str, article: str) -> tuple[SeatTicket, SeatTicket]:
+        service = self.service
+        assert self.reader is not None
+        conversation = service.token("c_")
+        their_name, my_name = pseudonym_pair(service.rng)
+        theirs = SeatTicket(
+            conversation, Seat.FIRST, partner_reader, self.reader,
+            their_name, my_name, article, service.token("t_"),
+        )  # fmt: skip
+        mine = SeatTicket(
+            conversation, Seat.SECOND, self.reader, partner_reader,
+            my_name, their_name, article, service.token("t_"),
+        )  # fmt: skip
+        return theirs, mine
+
+    async def _matched(self, ticket: SeatTicket) -> None:
+        """A partner was found (called by the broker for the waiter, directly for the joiner)."""
+        if self.closing:
+            return  # the seat stays away and vanishes after the window
+        attachment = await self.service.broker.attach(ticket, 0, self)
+        self.ticket = ticket
+        self.phase = Phase.CHATTING
+        self.push(
+            encode(
+                {
+                    "type": "matched",
+                    "conversation": ticket.conversation,
+                    "you": ticket.you,
+                    "partner": ticket.partner,
+                    "resume_token": ticket.resume_token,
+                    "article": ticket.article,
+                }
+            )
+        )
+        for event in attachment.missed:
+            self.on_event(event)
+
+    async def _cancel(self) -> None:
+        assert self.reader is not None
+        if await self.service.broker.cancel_wait(self.reader):
+            self.phase = Phase.IDLE
+            self.push(_LEFT)
+        elif self.ticket is not None:  # matched meanwhile: leaving means leaving it
+            await self._depart(LeaveReason.LEFT)
+            self.push(_LEFT)
+
+    # --- conversation -------------------------------------------------------------
+
+    async def _depart(self, reason: LeaveReason) -> None:
+        ticket = self.ticket
+        assert ticket is not None
+        broker = self.service.broker
+        await broker.depart(ticket, reason, self.service.wall_ms())
+        await broker.detach(ticket, self, away=False)
+        self.ticket = None
+        self.avoid = frozenset((ticket.partner_reader,))
+        self.phase = Phase.IDLE
+
+    def _conversation_over(self, ticket: SeatTicket) -> None:
+        self._ended_ticket = ticket
+        self.ticket = None
+        self.avoid = frozenset((ticket.partner_reader,))
+        self.phase = Phase.IDLE
+
+    async def _forget_ended(self) -> None:
+        ticket, self._ended_ticket = self._ended_ticket, None
+        if ticket is not None:
+            await self.service.broker.detach(ticket, self, away=False)
+
+    async def _resume(self, frame: Resume) -> None:
+        broker = self.service.broker
+        ticket = await broker.find_seat(frame.token)
+        if ticket is None:
+            raise ClientError(ErrorCode.RESUME_FAILED)
+        try:
+            attachment = await broker.attach(ticket, frame.last_seq, self)
+        except ResumeRefused as exc:
+            raise ClientError(ErrorCode.RESUME_FAILED) from exc
+        if self.reader is not None and self.reader != ticket.reader:
+            broker.unlisten_reader(self.reader, self._matched)
+        self.reader = ticket.reader
+        broker.listen_reader(ticket.reader, self._matched)
+        self.article = ticket.article
+        self.ticket = ticket
+        self.phase = Phase.CHATTING
+        self.push(
+            encode(
+                {
+                    "type": "resumed",
+                    "conversation": ticket.conversation,
+                    "you": ticket.you,
+                    "partner": ticket.partner,
+                    "article": ticket.article,
+                    "partner_status": attachment.partner_status.value,
+                    "last_seq": attachment.last_seq,
+                }
+            )
+        )
+        for event in attachment.missed:
+            self.on_event(event)
+        if attachment.partner_status is PartnerStatus.LEFT and self.ticket is not None:
+            self._conversation_over(ticket)
+
+    async def closed(self) -> None:
+        """The socket is gone: stop waiting, or leave the seat 'away' for the window."""
+        self.closing = True
+        service = self.service
+        broker = service.broker
+        service.connections.discard(self)
+        try:
+            if self.phase is Phase.WAITING and self.reader is not None:
+                await broker.cancel_wait(self.reader)
+            if self.ticket is not None and not self.replaced:
+                await broker.detach(self.ticket, self, away=True)
+            await self._forget_ended()
+        except BrokerUnavailable:
+            log.warning("chat_close_broker_unavailable", exc_info=True)
+        finally:
+            if self.reader is not None:
+                broker.unlisten_reader(self.reader, self._matched)
+            if self._writer is not None:
+                self._writer.cancel()
+
+
+def _query_lang(scope: Scope) -> str:
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return "en" if query.get("lang", ["fr"])[0] == "en" else "fr"
+
+
+def _own_origin(scope: Scope) -> str | None:
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    if host is None:
+        return None
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    return f"{scheme}://{host}"
+
+
+def _origin(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"origin":
+            return str(value.decode("latin-1"))
+    return None
+
+
+class ChatEndpoint:
+    """Raw ASGI app for ``/ws/v1/chat`` (no per-frame wrapper objects on the hot path)."""
+
+    def __init__(self, service: ChatService) -> None:
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        service = self.service
+        lang = _query_lang(scope)
+        if not service.origin_allowed(_origin(scope), _own_origin(scope)):
+            log.info("chat_forbidden_origin")
+            await send({"type": "websocket.accept"})
+            error = error_event(ClientError(ErrorCode.FORBIDDEN_ORIGIN), lang)
+            await send({"type": "websocket.send", "text": encode(error)})
+            await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN_ORIGIN})
+            return
+        await send({"type": "websocket.accept"})
+        connection = Connection(service, send, lang)
+        service.connections.add(connection)
+        connection.push(service.hello)
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    text: Any = message.get("text")
+                    if text is not None:
+                        await connection.receive_text(text)
+                    else:
+                        connection.receive_bytes()
+                elif kind == "websocket.disconnect":
+                    break
+        finally:
+            try:
+                await connection.closed()
+            except Exception:
+                log.exception("chat_close_failed")
