@@ -10,6 +10,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 _article_ids = itertools.count()
+OPEN: set[Reader] = set()  # closed by the autouse fixture in conftest.py, even on failure
 
 
 def new_article() -> str:
@@ -28,6 +29,7 @@ class Reader:
     async def open(cls, url: str, **kwargs: Any) -> Reader:
         ws = await connect(url, compression=None, **kwargs)
         reader = cls(ws)
+        OPEN.add(reader)
         reader.hello = await reader.expect("hello")
         return reader
 
@@ -63,10 +65,13 @@ class Reader:
         return event
 
     async def close(self) -> None:
+        OPEN.discard(self)
         await self.ws.close()
 
 
-async def pair(url: str, article: str | None = None) -> tuple[Reader, Reader, dict[str, Any], dict[str, Any]]:
+async def pair(
+    url: str, article: str | None = None
+) -> tuple[Reader, Reader, dict[str, Any], dict[str, Any]]:
     """Two readers matched on one article; returns both and their `matched` events."""
     article = article or new_article()
     first = await Reader.open(url)

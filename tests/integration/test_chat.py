@@ -223,7 +223,9 @@ async def test_many_conversations_at_once_stay_separate(server: ServerProcess) -
         await second.close()
 
 
-@pytest.mark.parametrize("lang, expected", [("fr", "Le message est vide."), ("en", "The message is empty.")])
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("fr", "Le message est vide."), ("en", "The message is empty.")]
+)
 async def test_error_messages_follow_the_socket_language(
     server: ServerProcess, lang: str, expected: str
 ) -> None:

@@ -32,7 +32,6 @@ from causerie.core.conversation import (
     Event,
     HistoryGap,
     LeaveReason,
-    Seat,
 )
 from causerie.core.matching import Matchmaker, Waiter
 

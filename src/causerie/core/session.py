@@ -48,7 +48,6 @@ class Action(StrEnum):
     PONG = "pong"
 
 
-
 TRANSITIONS: Final[dict[tuple[Phase, type[ClientFrame]], Action | ErrorCode]] = {
     (Phase.IDLE, Join): Action.JOIN,
     (Phase.IDLE, Next): Action.REJOIN,

@@ -110,7 +110,9 @@ def create_app(settings: Settings | None = None, *, broker: Any = None) -> Starl
     async def demo(request: Request) -> Response:
         if not settings.demo:
             return JSONResponse({"service": "causerie"}, headers=SECURITY_HEADERS)
-        html = _page(TEMPLATES_DIR / "demo.html").replace("{{WIDGET_ORIGIN}}", widget_origin(settings, request))
+        html = _page(TEMPLATES_DIR / "demo.html").replace(
+            "{{WIDGET_ORIGIN}}", widget_origin(settings, request)
+        )
         return HTMLResponse(html, headers=SECURITY_HEADERS)
 
     async def chat_iframe(request: Request) -> Response:

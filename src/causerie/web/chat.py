@@ -140,6 +140,7 @@ class Connection:
 
     __slots__ = (
         "_ended_ticket",
+        "_in_send",
         "_join_bucket",
         "_message_bucket",
         "_send",
@@ -170,6 +171,7 @@ class Connection:
         self.avoid: frozenset[str] = frozenset()
         self.outbox: deque[str | int] = deque()
         self._writer: asyncio.Task[None] | None = None
+        self._in_send = False
         self.closing = False
         self.replaced = False
         self.last_seen = service.clock()
@@ -180,11 +182,20 @@ class Connection:
     # --- outbox -------------------------------------------------------------------
 
     def push(self, text: str) -> None:
-        """Queue a frame; a full outbox means a reader too slow to keep: close it."""
+        """Queue a frame; a full outbox means a reader too slow to keep: close it.
+
+        "Full" means ``outbox_frames`` queued while the writer is stuck in a
+        send (the transport is paused: the reader does not read). Frames queued
+        while the writer merely waits for its turn on the event loop (a burst
+        of frames handled in one go) count only against a hard cap of four
+        times the bound.
+        """
         if self.closing:
             return
-        if len(self.outbox) >= self.service.settings.outbox_frames:
-            log.info("chat_outbox_overflow")
+        queued = len(self.outbox)
+        limit = self.service.settings.outbox_frames
+        if queued >= limit and (self._in_send or queued >= 4 * limit):
+            log.info("chat_outbox_overflow", queued=queued)
             self.close(CLOSE_TOO_SLOW)
             return
         self.outbox.append(text)
@@ -211,10 +222,13 @@ class Connection:
                     outbox.clear()
                     await send({"type": "websocket.close", "code": item})
                     break
+                self._in_send = True
                 await send({"type": "websocket.send", "text": item})
+                self._in_send = False
         except OSError:  # uvicorn's ClientDisconnected: the receive loop will see it too
             outbox.clear()
         finally:
+            self._in_send = False
             self._writer = None
 
     # --- ConversationListener -------------------------------------------------------
@@ -313,9 +327,7 @@ class Connection:
         bucket = self._join_bucket
         if bucket is None:
             per_minute = self.service.limits.joins_per_minute
-            bucket = self._join_bucket = TokenBucket(
-                per_minute / 60.0, min(per_minute, 10), now
-            )
+            bucket = self._join_bucket = TokenBucket(per_minute / 60.0, min(per_minute, 10), now)
         wait = bucket.take(now)
         if wait:
             raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)

@@ -1,0 +1,92 @@
+// Strings of the chat widget. French is the default; English with ?lang=en.
+// Values are plain text (always rendered with textContent); {name} is replaced.
+
+const STRINGS = {
+  fr: {
+    docTitle: "causerie — discussion privée",
+    title: "Et toi, tu en penses quoi ?",
+    intro: "Discute en tête-à-tête avec un·e autre lecteur·ice de cet article. "
+      + "C'est anonyme et privé, et rien n'est conservé.",
+    start: "Viens on en parle !",
+    waiting: "On te cherche un·e partenaire…",
+    countsNone: "Personne d'autre pour l'instant : reste un peu, d'autres lecteurs arrivent.",
+    countsChatting: ["{n} lecteur discute de cet article", "{n} lecteurs discutent de cet article"],
+    countsWaiting: ["{n} autre lecteur attend", "{n} autres lecteurs attendent"],
+    cancel: "Annuler",
+    chattingWith: "Tu discutes avec {partner}",
+    you: "Toi",
+    messageLabel: "Ton message",
+    placeholder: "Écris ton message…",
+    hint: "Entrée pour envoyer, Maj+Entrée pour aller à la ligne",
+    send: "Envoyer",
+    next: "Partenaire suivant",
+    leave: "Quitter",
+    restart: "Retour au début",
+    typing: "{partner} écrit…",
+    away: "{partner} se reconnecte…",
+    back: "{partner} est de retour",
+    left: "{partner} a quitté la conversation.",
+    leftVanished: "{partner} a perdu la connexion et a quitté la conversation.",
+    matchedNotice: "Tu es en conversation avec {partner}. Dis bonjour !",
+    pending: "envoi…",
+    sent: "envoyé",
+    refused: "non envoyé",
+    reconnecting: "Reconnexion…",
+    reconnected: "Reconnecté·e",
+    resumeFailed: "La conversation n'a pas pu être reprise. Tu peux en commencer une nouvelle.",
+    replaced: "Cette conversation s'est rouverte dans une autre fenêtre.",
+    connectionRefused: "Connexion refusée par le serveur.",
+    privacy: "Pseudonymes tirés au hasard · rien n'est enregistré",
+  },
+  en: {
+    docTitle: "causerie — private chat",
+    title: "What do you make of it?",
+    intro: "Chat one-to-one with another reader of this article. "
+      + "It is anonymous and private, and nothing is kept.",
+    start: "Let's talk about it!",
+    waiting: "Looking for someone to talk to…",
+    countsNone: "Nobody else yet: stay a moment, other readers are coming.",
+    countsChatting: ["{n} reader is talking about this article", "{n} readers are talking about this article"],
+    countsWaiting: ["{n} other reader is waiting", "{n} other readers are waiting"],
+    cancel: "Cancel",
+    chattingWith: "You are talking with {partner}",
+    you: "You",
+    messageLabel: "Your message",
+    placeholder: "Write your message…",
+    hint: "Enter to send, Shift+Enter for a new line",
+    send: "Send",
+    next: "Next partner",
+    leave: "Leave",
+    restart: "Back to start",
+    typing: "{partner} is typing…",
+    away: "{partner} is reconnecting…",
+    back: "{partner} is back",
+    left: "{partner} left the conversation.",
+    leftVanished: "{partner} lost their connection and left the conversation.",
+    matchedNotice: "You are now talking with {partner}. Say hello!",
+    pending: "sending…",
+    sent: "sent",
+    refused: "not sent",
+    reconnecting: "Reconnecting…",
+    reconnected: "Reconnected",
+    resumeFailed: "The conversation could not be resumed. You can start a new one.",
+    replaced: "This conversation was reopened in another window.",
+    connectionRefused: "The server refused the connection.",
+    privacy: "Random pseudonyms · nothing is recorded",
+  },
+};
+
+export function pickLang(value) {
+  return value === "en" ? "en" : "fr";
+}
+
+/** Returns t(key, vars): the string for key, with {name} replaced from vars.
+ *  For [singular, plural] entries, vars.n chooses the form. */
+export function translator(lang) {
+  const table = STRINGS[pickLang(lang)];
+  return (key, vars = {}) => {
+    let value = table[key] ?? STRINGS.fr[key] ?? key;
+    if (Array.isArray(value)) value = value[vars.n === 1 ? 0 : 1];
+    return value.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
+  };
+}
