@@ -14,6 +14,36 @@ from causerie.settings import Settings
 app = typer.Typer(help="causerie: anonymous 1:1 reader chat for news sites.", no_args_is_help=True)
 
 
+class _PrivacyFilter(logging.Filter):
+    """Drop the server library's per-connection lines, at every log level.
+
+    uvicorn logs each WebSocket with the reader's IP address in clear, and the
+    `websockets` protocol logs every frame, chat text included, at DEBUG
+    (its lines start with "< ", "> ", "= ", "! ", "x ", "% ").
+    """
+
+    _FRAME_PREFIXES = ("< ", "> ", "= ", "! ", "x ", "% ", "%% ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not (
+            message.startswith('%s - "WebSocket')
+            or message.startswith(self._FRAME_PREFIXES)
+            or message in ("connection open", "connection closed")
+        )
+
+
+def _raise_open_files_limit() -> None:
+    """One socket per reader: allow as many as the hard limit permits."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
     structlog.configure(
@@ -46,7 +76,8 @@ def serve(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _configure_logging(settings.log_level)
     typer.echo(f"causerie {__version__} — http://{settings.host}:{settings.port}/")
-    uvicorn.run(
+    _raise_open_files_limit()
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -59,6 +90,9 @@ def serve(
         access_log=False,
         server_header=False,
     )
+    for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
+        logging.getLogger(name).addFilter(_PrivacyFilter())
+    uvicorn.Server(config).run()
 
 
 @app.command()
