@@ -14,7 +14,9 @@ Matching
   - ``cancel_wait`` returns False if the waiter was already taken; its match
     notification then arrives (or has arrived) through ``listen_reader``.
   - A match notification is delivered at most once, to the reader's current
-    inbox listener; ``notify_reader`` returns False if none is listening.
+    inbox listener, whose callback answers whether it took the seat;
+    ``notify_reader`` returns False if none is listening or it declined (its
+    socket is closing): the caller then departs that seat and pairs again.
 
 Conversations
   - Sequenced events (messages, departures) get consecutive ``seq`` numbers
@@ -123,7 +125,8 @@ class ConversationListener(Protocol):
     def on_replaced(self) -> None: ...
 
 
-MatchCallback = Callable[[SeatTicket], Awaitable[None]]
+MatchCallback = Callable[[SeatTicket], Awaitable[bool]]
+"""Called with the reader's seat when it is matched; returns False to decline it."""
 
 
 class Broker(Protocol):

@@ -97,8 +97,7 @@ class MemoryBroker:
         callback = self._inboxes.get(reader)
         if callback is None:
             return False
-        await callback(ticket)
-        return True
+        return await callback(ticket)
 
     # --- conversations ------------------------------------------------------------
 

@@ -25,9 +25,9 @@ import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from causerie.broker.memory import MemoryBroker
 from causerie.settings import Settings
@@ -98,7 +98,30 @@ def widget_origin(settings: Settings, request: Request) -> str:
     return f"{scheme}://{request.url.netloc}"
 
 
-def create_app(settings: Settings | None = None, *, broker: Any = None) -> Starlette:
+class CauserieApp:
+    """The ASGI entry point: the chat socket goes straight to its endpoint.
+
+    Every other request goes through Starlette. Skipping the router and its
+    middleware for the socket keeps their suspended frames out of the memory
+    of each of the thousands of idle readers.
+    """
+
+    def __init__(self, starlette: Starlette, chat: ChatEndpoint) -> None:
+        self.starlette = starlette
+        self.chat = chat
+        self.state = starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == CHAT_PATH:
+            await self.chat(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
+CHAT_PATH = "/ws/v1/chat"
+
+
+def create_app(settings: Settings | None = None, *, broker: Any = None) -> CauserieApp:
     settings = settings or Settings()
     clock_broker = broker or MemoryBroker(
         clock=_monotonic,
@@ -141,12 +164,11 @@ def create_app(settings: Settings | None = None, *, broker: Any = None) -> Starl
         Route("/healthz", healthz),
         Route("/widget/v1/chat", chat_iframe),
         Mount("/widget", WidgetFiles(directory=STATIC_DIR), name="widget"),
-        WebSocketRoute("/ws/v1/chat", ChatEndpoint(service)),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.chat = service
     app.state.settings = settings
-    return app
+    return CauserieApp(app, ChatEndpoint(service))
 
 
 def _monotonic() -> float:

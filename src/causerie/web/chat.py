@@ -365,8 +365,9 @@ class Connection:
             if await broker.notify_reader(partner.reader, theirs):
                 await self._matched(mine)
                 return
-            # The partner's connection is gone (another node died): drop that seat, try again.
+            # The waiter's socket is closing, or its node died: drop that seat, pair again.
             await broker.depart(theirs, LeaveReason.VANISHED, service.wall_ms())
+            await broker.depart(mine, LeaveReason.LEFT, service.wall_ms())
 
     def _tickets(self, partner_reader: str, article: str) -> tuple[SeatTicket, SeatTicket]:
         service = self.service
@@ -383,10 +384,13 @@ class Connection:
         )  # fmt: skip
         return theirs, mine
 
-    async def _matched(self, ticket: SeatTicket) -> None:
-        """A partner was found (called by the broker for the waiter, directly for the joiner)."""
+    async def _matched(self, ticket: SeatTicket) -> bool:
+        """A partner was found (called by the broker for the waiter, directly for the joiner).
+
+        Declines (False) if this socket is closing: the caller pairs again.
+        """
         if self.closing:
-            return  # the seat stays away and vanishes after the window
+            return False
         attachment = await self.service.broker.attach(ticket, 0, self)
         self.ticket = ticket
         self.phase = Phase.CHATTING
@@ -404,6 +408,7 @@ class Connection:
         )
         for event in attachment.missed:
             self.on_event(event)
+        return True
 
     async def _cancel(self) -> None:
         assert self.reader is not None
