@@ -11,11 +11,17 @@ from causerie.testing import ServerProcess
 
 TEST_SERVER_ENV = {
     "CAUSERIE_RESUME_WINDOW": "3",
+    "CAUSERIE_HEARTBEAT": "2",
     "CAUSERIE_HEARTBEAT_TIMEOUT": "6",
     "CAUSERIE_SWEEP_INTERVAL": "0.2",
     "CAUSERIE_JOINS_PER_MINUTE": "600",
     "CAUSERIE_LOG_LEVEL": "warning",
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: the slowest, and Playwright's sync API owns an event loop."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid)
 
 
 @pytest.fixture(scope="session")

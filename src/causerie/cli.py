@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Annotated
 
 import structlog
@@ -92,7 +93,36 @@ def serve(
     )
     for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
         logging.getLogger(name).addFilter(_PrivacyFilter())
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=_listen(settings.host, settings.port))
+
+
+def _listen(host: str, port: int) -> list[socket.socket]:
+    """Bound sockets for ``host``; loopback means both 127.0.0.1 and [::1].
+
+    Browsers resolve ``localhost`` (the demo's widget origin) to ::1 first.
+    """
+    sockets = [_bind(socket.AF_INET6 if ":" in host else socket.AF_INET, host, port)]
+    port = sockets[0].getsockname()[1]
+    if host == "127.0.0.1" and socket.has_ipv6:
+        try:
+            sockets.append(_bind(socket.AF_INET6, "::1", port))
+        except OSError:  # no IPv6 loopback here, or the port is taken there: IPv4 only
+            pass
+    return sockets
+
+
+def _bind(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
 
 
 @app.command()

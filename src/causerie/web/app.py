@@ -49,6 +49,8 @@ class WidgetFiles(StaticFiles):
     """Static widget files, loadable as cross-origin ES modules from publisher pages."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        if path == "chat.html":  # only ever served by chat_iframe, with its CSP
+            return JSONResponse({"code": "not_found"}, status_code=404)
         response = await super().get_response(path, scope)
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
