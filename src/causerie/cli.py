@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from typing import Annotated
@@ -104,10 +105,9 @@ def _listen(host: str, port: int) -> list[socket.socket]:
     sockets = [_bind(socket.AF_INET6 if ":" in host else socket.AF_INET, host, port)]
     port = sockets[0].getsockname()[1]
     if host == "127.0.0.1" and socket.has_ipv6:
-        try:
+        # No IPv6 loopback here, or the port is taken there: IPv4 only.
+        with contextlib.suppress(OSError):
             sockets.append(_bind(socket.AF_INET6, "::1", port))
-        except OSError:  # no IPv6 loopback here, or the port is taken there: IPv4 only
-            pass
     return sockets
 
 
