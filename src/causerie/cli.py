@@ -68,6 +68,7 @@ def serve(
     import uvicorn
 
     from causerie.web.app import create_app
+    from causerie.web.wsprotocol import ChatWebSocketProtocol
 
     overrides: dict[str, object] = {}
     if host is not None:
@@ -85,7 +86,7 @@ def serve(
         port=settings.port,
         http="httptools",
         loop="uvloop",
-        ws="websockets-sansio",
+        ws=ChatWebSocketProtocol,  # websockets-sansio, one write per loop turn
         ws_max_size=64 * 1024,
         ws_per_message_deflate=False,  # see bench/README.md: costs CPU and memory, saves little
         log_level=settings.log_level,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,8 +157,13 @@ def flood_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
 
 async def test_stalled_reader_is_disconnected_not_buffered(flood_server: ServerProcess) -> None:
     sender, _, _, _ = await pair(flood_server.ws_url)
-    # A reader that stops reading: its client buffers little, the kernel a little more.
-    stalled = await Reader.open(flood_server.ws_url, max_queue=1, max_size=2**20)
+    # A reader that stops reading: its client buffers one frame, its kernel 8 KiB
+    # (a fixed SO_RCVBUF turns off receive-buffer autotuning, up to 32 MiB here).
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.connect(("127.0.0.1", flood_server.port))
+    sock.setblocking(False)
+    stalled = await Reader.open(flood_server.ws_url, sock=sock, max_queue=1, max_size=2**20)
     await stalled.send({"type": "join", "article": "https://news.example/flood"})
     await stalled.expect("waiting")
     flooder = await Reader.open(flood_server.ws_url, max_queue=100_000)
@@ -167,19 +173,17 @@ async def test_stalled_reader_is_disconnected_not_buffered(flood_server: ServerP
 
     text = "x" * 1000
     confirmations = 0
-    for n in range(6000):  # ~6 MB: more than any loopback socket buffer holds
+    partner_dropped = False
+    for n in range(12_000):  # 12 MB: more than the server's send buffer (4 MiB at most)
         await flooder.send({"type": "message", "id": str(n), "text": text})
-        if n % 100 == 99:
-            while True:  # the flooder itself reads its confirmations and is not disturbed
-                try:
-                    event = await flooder.recv(timeout=0.01)
-                except TimeoutError:
-                    break
-                if event["type"] == "partner_away":
-                    break
-                confirmations += event["type"] == "message"
-        if stalled.ws.transport.is_closing():
+        # The flooder is a well-behaved reader: it reads its confirmation each time.
+        event = await flooder.recv(timeout=10)
+        if event["type"] == "partner_away":  # the stalled reader was disconnected
+            partner_dropped = True
             break
+        assert event["type"] == "message" and event["from"] == "you"
+        confirmations += 1
+    assert partner_dropped
     stalled.ws.transport.resume_reading()
     received = 0
     with pytest.raises(ConnectionClosed):
@@ -187,7 +191,7 @@ async def test_stalled_reader_is_disconnected_not_buffered(flood_server: ServerP
             await stalled.recv(timeout=10)
             received += 1
     assert stalled.ws.close_code == 4001
-    assert received < 6000
+    assert received < 12_000
     assert confirmations > 0
     await flooder.close()
     await sender.close()

@@ -38,9 +38,12 @@ class LeaveReason(StrEnum):
     VANISHED = "vanished"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen init costs 4x, and this is made per message
 class Event:
-    """One sequenced event. ``seat`` is the author (the leaver, for PARTNER_LEFT)."""
+    """One sequenced event. ``seat`` is the author (the leaver, for PARTNER_LEFT).
+
+    Treat as immutable: the same instance is handed to both seats and kept for replay.
+    """
 
     seq: int
     kind: EventKind

@@ -55,6 +55,7 @@ from causerie.core.pseudonyms import pseudonym_pair
 from causerie.core.ratelimit import TokenBucket
 from causerie.core.session import Action, Phase, decide
 from causerie.settings import Settings
+from causerie.web.wsprotocol import SEND_TEXT_NOWAIT
 
 log = structlog.get_logger(__name__)
 
@@ -144,6 +145,7 @@ class Connection:
         "_join_bucket",
         "_message_bucket",
         "_send",
+        "_send_nowait",
         "_writer",
         "article",
         "avoid",
@@ -159,9 +161,16 @@ class Connection:
         "ticket",
     )
 
-    def __init__(self, service: ChatService, send: Send, lang: str) -> None:
+    def __init__(
+        self,
+        service: ChatService,
+        send: Send,
+        lang: str,
+        send_nowait: Callable[[str], bool] | None = None,
+    ) -> None:
         self.service = service
         self._send = send
+        self._send_nowait = send_nowait
         self.lang = lang
         self.phase = Phase.IDLE
         self.ticket: SeatTicket | None = None
@@ -193,6 +202,8 @@ class Connection:
         if self.closing:
             return
         queued = len(self.outbox)
+        if not queued and self._send_nowait is not None and self._send_nowait(text):
+            return  # written (or buffered for this loop turn) without a task
         limit = self.service.settings.outbox_frames
         if queued >= limit and (self._in_send or queued >= 4 * limit):
             log.info("chat_outbox_overflow", queued=queued)
@@ -209,6 +220,10 @@ class Connection:
         self.closing = True
         self.outbox.clear()
         self.outbox.append(code)
+        if self._writer is not None and self._in_send:
+            # Stuck behind a reader that does not read: the close must not wait for it.
+            self._writer.cancel()
+            self._writer = None
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
 
@@ -228,8 +243,9 @@ class Connection:
         except OSError:  # uvicorn's ClientDisconnected: the receive loop will see it too
             outbox.clear()
         finally:
-            self._in_send = False
-            self._writer = None
+            if self._writer is asyncio.current_task():
+                self._in_send = False
+                self._writer = None
 
     # --- ConversationListener -------------------------------------------------------
 
@@ -541,7 +557,8 @@ class ChatEndpoint:
             await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN_ORIGIN})
             return
         await send({"type": "websocket.accept"})
-        connection = Connection(service, send, lang)
+        nowait = scope.get("extensions", {}).get(SEND_TEXT_NOWAIT)
+        connection = Connection(service, send, lang, nowait)
         service.connections.add(connection)
         connection.push(service.hello)
         try:
