@@ -177,9 +177,8 @@ class MemoryBroker:
         if conversation is None:
             return None
         state = conversation.seats[ticket.seat]
-        state.revoked = reason is not LeaveReason.VANISHED
-        if state.revoked:
-            self._tokens.pop(ticket.resume_token, None)
+        state.revoked = True  # left on purpose, or away past the window: no way back
+        self._tokens.pop(ticket.resume_token, None)
         if conversation.log.ended:
             return None
         event = conversation.log.add_departure(ticket.seat, reason, at_ms)
@@ -209,6 +208,7 @@ class MemoryBroker:
         self._conversations.clear()
         self._tokens.clear()
         self._inboxes.clear()
+        self._chatting.clear()
 
     # --- internals ----------------------------------------------------------------
 
@@ -216,11 +216,24 @@ class MemoryBroker:
         for state in conversation.seats:
             listener = state.listener
             if listener is not None and event.concerns(state.ticket.seat):
-                _safely(listener.on_event, event)
+                try:
+                    listener.on_event(event)
+                except Exception:
+                    self._drop_listener(state)
 
     def _signal_to(self, state: _SeatState, signal: Signal) -> None:
-        if state.listener is not None:
-            _safely(state.listener.on_signal, signal)
+        listener = state.listener
+        if listener is not None:
+            try:
+                listener.on_signal(signal)
+            except Exception:
+                self._drop_listener(state)
+
+    def _drop_listener(self, state: _SeatState) -> None:
+        """A listener that raises is a bug: log it, and treat its seat as away."""
+        log.exception("broker_listener_failed", conversation=state.ticket.conversation)
+        state.listener = None
+        state.away_since = self._clock()
 
     def _status_of(self, conversation: _Conversation, partner: _SeatState) -> PartnerStatus:
         if conversation.log.ended:
