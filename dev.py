@@ -3,6 +3,7 @@
 
     python3 dev.py demo   # install (once) and start the demo on http://127.0.0.1:8000/
     python3 dev.py test   # install (once) and run the whole test suite
+    python3 dev.py lint   # ruff (lint + format check) and mypy
 
 Both create ``.venv`` next to this file and install the pinned dependencies of
 ``requirements/lock.txt`` plus causerie itself; they reinstall only when the
@@ -51,13 +52,20 @@ def install() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "install"}:
+    if not argv or argv[0] not in {"demo", "test", "lint", "install"}:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
     install()
     if command == "install":
         return 0
+    if command == "lint":
+        checks = [
+            [str(BIN / "ruff"), "check", "."],
+            [str(BIN / "ruff"), "format", "--check", "."],
+            [str(BIN / "mypy")],
+        ]
+        return max(subprocess.call(check, cwd=ROOT) for check in checks)
     if command == "demo":
         return subprocess.call([str(BIN / "causerie"), "serve", *rest], cwd=ROOT)
     code = subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
