@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import structlog
 from starlette.applications import Starlette
@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from causerie.broker.base import Broker
 from causerie.broker.memory import MemoryBroker
 from causerie.settings import Settings
 from causerie.web.chat import ChatEndpoint, ChatService
@@ -92,12 +93,18 @@ def widget_origin(settings: Settings, request: Request) -> str:
     if settings.public_url:
         return settings.public_url.rstrip("/")
     host, port = _host_port(request)
-    scheme = request.url.scheme
+    scheme = "https" if request.url.scheme == "https" else "http"
     if host == "127.0.0.1":
         return f"{scheme}://localhost:{port}"
     if host == "localhost":
         return f"{scheme}://127.0.0.1:{port}"
-    return f"{scheme}://{request.url.netloc}"
+    netloc = request.url.netloc
+    if not _PLAIN_NETLOC.fullmatch(netloc):  # a forged Host header must not reach the page
+        return f"{scheme}://127.0.0.1:{settings.port}"
+    return f"{scheme}://{netloc}"
+
+
+_PLAIN_NETLOC = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 class CauserieApp:
@@ -123,14 +130,15 @@ class CauserieApp:
 CHAT_PATH = "/ws/v1/chat"
 
 
-def create_app(settings: Settings | None = None, *, broker: Any = None) -> CauserieApp:
+def create_app(settings: Settings | None = None, *, broker: Broker | None = None) -> CauserieApp:
+    """The whole app; ``broker`` defaults to the embedded in-memory one."""
     settings = settings or Settings()
-    clock_broker = broker or MemoryBroker(
+    broker = broker or MemoryBroker(
         clock=_monotonic,
         resume_window=settings.resume_window,
         history_limit=settings.history_limit,
     )
-    service = ChatService(settings, clock_broker)
+    service = ChatService(settings, broker)
 
     async def demo(request: Request) -> Response:
         if not settings.demo:
@@ -158,7 +166,7 @@ def create_app(settings: Settings | None = None, *, broker: Any = None) -> Cause
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-            await clock_broker.close()
+            await broker.close()
 
     routes = [
         Route("/", demo),

@@ -23,7 +23,7 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
 import structlog
@@ -134,6 +134,8 @@ class ChatService:
                 await self.broker.sweep(self.wall_ms())
             except BrokerUnavailable:
                 log.warning("broker_sweep_failed", exc_info=True)
+            except Exception:  # a bug must not stop heartbeats and expiry for good
+                log.exception("chat_sweep_failed")
 
 
 class Connection:
@@ -291,14 +293,14 @@ class Connection:
         self.push(encode(error_event(error, self.lang)))
 
     async def _perform(self, action: Action, frame: ClientFrame) -> None:
-        if action is Action.SEND:
-            await self._send_message(frame)  # type: ignore[arg-type]
+        """Carry out what ``decide`` chose (TRANSITIONS pairs each action with its frame type)."""
+        if action is Action.SEND and isinstance(frame, SendMessage):
+            await self._send_message(frame)
         elif action is Action.PONG:
             self.push(_PONG)
         elif action is Action.TYPING:
             await self._typing()
-        elif action is Action.JOIN:
-            assert isinstance(frame, Join)  # guaranteed by TRANSITIONS
+        elif action is Action.JOIN and isinstance(frame, Join):
             self._check_join_rate()
             self.article = frame.article
             await self._wait_or_pair()
@@ -312,9 +314,10 @@ class Connection:
             self.push(_LEFT)
         elif action is Action.CANCEL:
             await self._cancel()
-        elif action is Action.RESUME:
-            assert isinstance(frame, Resume)  # guaranteed by TRANSITIONS
+        elif action is Action.RESUME and isinstance(frame, Resume):
             await self._resume(frame)
+        else:
+            raise InvariantBroken(f"no effect for {action} on {type(frame).__name__}")
 
     async def _send_message(self, frame: SendMessage) -> None:
         now = self.service.clock()
@@ -327,9 +330,11 @@ class Connection:
         wait = bucket.take(now)
         if wait:
             raise ClientError(ErrorCode.RATE_LIMITED, ref=frame.id, retry_after=wait)
-        assert self.ticket is not None  # CHATTING has a ticket
         await self.service.broker.publish_message(
-            self.ticket, frame.id, frame.text, self.service.wall_ms()
+            _required(self.ticket, "ticket while chatting"),
+            frame.id,
+            frame.text,
+            self.service.wall_ms(),
         )
 
     async def _typing(self) -> None:
@@ -353,12 +358,11 @@ class Connection:
     async def _wait_or_pair(self) -> None:
         service = self.service
         broker = service.broker
-        assert self.article is not None  # decide() checked has_article
+        article = _required(self.article, "article (decide checked has_article)")
         await self._forget_ended()
         if self.reader is None:
             self.reader = service.token("r_")
             broker.listen_reader(self.reader, self._matched)
-        article = self.article
         self.phase = Phase.WAITING
         while True:
             partner = await broker.pair_or_wait(article, Waiter(self.reader, self.avoid))
@@ -387,15 +391,15 @@ class Connection:
 
     def _tickets(self, partner_reader: str, article: str) -> tuple[SeatTicket, SeatTicket]:
         service = self.service
-        assert self.reader is not None
+        reader = _required(self.reader, "lobby id of a joined reader")
         conversation = service.token("c_")
         their_name, my_name = pseudonym_pair(service.rng)
         theirs = SeatTicket(
-            conversation, Seat.FIRST, partner_reader, self.reader,
+            conversation, Seat.FIRST, partner_reader, reader,
             their_name, my_name, article, service.token("t_"),
         )  # fmt: skip
         mine = SeatTicket(
-            conversation, Seat.SECOND, self.reader, partner_reader,
+            conversation, Seat.SECOND, reader, partner_reader,
             my_name, their_name, article, service.token("t_"),
         )  # fmt: skip
         return theirs, mine
@@ -427,8 +431,7 @@ class Connection:
         return True
 
     async def _cancel(self) -> None:
-        assert self.reader is not None
-        if await self.service.broker.cancel_wait(self.reader):
+        if await self.service.broker.cancel_wait(_required(self.reader, "waiting reader")):
             self.phase = Phase.IDLE
             self.push(_LEFT)
         elif self.ticket is not None:  # matched meanwhile: leaving means leaving it
@@ -438,8 +441,7 @@ class Connection:
     # --- conversation -------------------------------------------------------------
 
     async def _depart(self, reason: LeaveReason) -> None:
-        ticket = self.ticket
-        assert ticket is not None
+        ticket = _required(self.ticket, "ticket of a conversation to leave")
         broker = self.service.broker
         await broker.depart(ticket, reason, self.service.wall_ms())
         await broker.detach(ticket, self, away=False)
@@ -511,6 +513,19 @@ class Connection:
                 broker.unlisten_reader(self.reader, self._matched)
             if self._writer is not None:
                 self._writer.cancel()
+
+
+class InvariantBroken(RuntimeError):
+    """A server fault: state the core promised is missing. Logged, answered server_error."""
+
+
+_T = TypeVar("_T")
+
+
+def _required(value: _T | None, what: str) -> _T:
+    if value is None:
+        raise InvariantBroken(f"missing {what}")
+    return value
 
 
 def _query_lang(scope: Scope) -> str:
