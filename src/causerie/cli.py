@@ -78,6 +78,7 @@ def serve(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _configure_logging(settings.log_level)
+    _prepare_database(settings)
     typer.echo(f"causerie {__version__} — http://{settings.host}:{settings.port}/")
     _raise_open_files_limit()
     config = uvicorn.Config(
@@ -124,6 +125,37 @@ def _bind(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
         raise
     sock.set_inheritable(True)
     return sock
+
+
+def _prepare_database(settings: Settings) -> None:
+    """SQLite (embedded default): migrate on start. PostgreSQL: refuse an old schema."""
+    from causerie.store.database import database_url, is_sqlite
+    from causerie.store.migrate import current_revision, head_revision, upgrade
+
+    url = database_url(settings.database_url, settings.data_dir)
+    if is_sqlite(url):
+        upgrade(url)
+        return
+    current, head = current_revision(url), head_revision()
+    if current != head:
+        typer.echo(
+            f"The database schema is at {current or 'nothing'}, this causerie needs {head}: "
+            "run `causerie migrate` first.",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (CAUSERIE_DATABASE_URL, or the SQLite default)."""
+    from causerie.store.database import database_url
+    from causerie.store.migrate import current_revision, upgrade
+
+    settings = Settings()
+    url = database_url(settings.database_url, settings.data_dir)
+    upgrade(url)
+    typer.echo(f"schema at revision {current_revision(url)}")
 
 
 @app.command()

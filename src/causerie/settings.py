@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     history_limit: int = Field(1000, ge=10)
     sweep_interval: float = Field(1.0, gt=0)
 
+    database_url: str | None = None
+    """postgresql://… for PostgreSQL; default: SQLite (WAL) in data_dir/causerie.db."""
+    secret_key: str | None = None
+    """Key of the hashes that recognize readers (likes) without storing them.
+    Default: a random key kept in data_dir/secret.key (set one for a cluster)."""
+    edit_window: float = Field(900.0, ge=0)
+    """Seconds during which an author may edit or delete a comment."""
+    comments_premoderation: bool = False
+    """Hold every new comment for review (answered 202) instead of publishing it."""
+
     log_level: str = "info"
 
     @field_validator("site_origins", mode="before")

@@ -36,6 +36,25 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     FORBIDDEN_ORIGIN = "forbidden_origin"
     SERVER_ERROR = "server_error"
+    # comments API (docs/api.md)
+    INVALID_UTF8 = "invalid_utf8"
+    MISSING_FIELD = "missing_field"
+    INVALID_URL = "invalid_url"
+    INVALID_SORT = "invalid_sort"
+    INVALID_LIMIT = "invalid_limit"
+    BAD_CURSOR = "bad_cursor"
+    UNKNOWN_ARTICLE = "unknown_article"
+    UNKNOWN_SITE = "unknown_site"
+    UNKNOWN_PARENT = "unknown_parent"
+    NAME_TOO_LONG = "name_too_long"
+    TOO_MANY_URLS = "too_many_urls"
+    BODY_TOO_LARGE = "body_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    MISSING_TOKEN = "missing_token"  # noqa: S105 (an error code, not a password)
+    WRONG_TOKEN = "wrong_token"  # noqa: S105
+    EDIT_WINDOW_OVER = "edit_window_over"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
 
 
 MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
@@ -95,6 +114,51 @@ MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
         "Erreur du serveur, réessaie plus tard.",
         "Server error, please try again later.",
     ),
+    ErrorCode.INVALID_UTF8: (
+        "Le corps de la requête n'est pas de l'UTF-8 valide.",
+        "The request body is not valid UTF-8.",
+    ),
+    ErrorCode.MISSING_FIELD: ("Champ obligatoire manquant.", "A required field is missing."),
+    ErrorCode.INVALID_URL: ("Adresse d'article invalide.", "Invalid article URL."),
+    ErrorCode.INVALID_SORT: (
+        "Tri inconnu (newest, oldest ou top).",
+        "Unknown sort (newest, oldest or top).",
+    ),
+    ErrorCode.INVALID_LIMIT: ("Taille de page invalide (1 à 100).", "Invalid page size (1-100)."),
+    ErrorCode.BAD_CURSOR: ("Curseur de pagination invalide.", "Invalid pagination cursor."),
+    ErrorCode.UNKNOWN_ARTICLE: (
+        "Aucun commentaire pour cet article.",
+        "No comments for this article.",
+    ),
+    ErrorCode.UNKNOWN_SITE: (
+        "Ce site n'utilise pas ce serveur de commentaires.",
+        "This site does not use this comment server.",
+    ),
+    ErrorCode.UNKNOWN_PARENT: (
+        "Le commentaire auquel tu réponds n'existe pas.",
+        "The comment you reply to does not exist.",
+    ),
+    ErrorCode.NAME_TOO_LONG: ("Pseudonyme trop long.", "Display name too long."),
+    ErrorCode.TOO_MANY_URLS: ("Trop d'adresses à la fois.", "Too many URLs at once."),
+    ErrorCode.BODY_TOO_LARGE: ("Requête trop volumineuse.", "Request body too large."),
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: (
+        "Le corps doit être du JSON (application/json).",
+        "The body must be JSON (application/json).",
+    ),
+    ErrorCode.MISSING_TOKEN: (
+        "Jeton d'auteur manquant (Authorization: Bearer).",
+        "Missing author token (Authorization: Bearer).",
+    ),
+    ErrorCode.WRONG_TOKEN: (
+        "Ce commentaire n'est pas le tien.",
+        "This comment is not yours.",
+    ),
+    ErrorCode.EDIT_WINDOW_OVER: (
+        "Le délai pour modifier ce commentaire est passé.",
+        "The time to edit this comment is over.",
+    ),
+    ErrorCode.NOT_FOUND: ("Introuvable.", "Not found."),
+    ErrorCode.METHOD_NOT_ALLOWED: ("Méthode non autorisée.", "Method not allowed."),
 }
 
 

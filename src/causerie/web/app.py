@@ -1,4 +1,4 @@
-"""The app factory: settings in, a Starlette ASGI app out.
+"""The app factory: settings in, an ASGI app out (FastAPI, the chat socket beside it).
 
 Routes::
 
@@ -8,6 +8,8 @@ Routes::
     GET  /widget/{file}          widget ES modules and styles
     WS   /ws/v1/chat             the chat socket (docs/protocol.md)
     GET  /healthz                liveness
+    *    /api/v1/...             comments API (docs/api.md), OpenAPI at /api/v1/openapi.json,
+                                 a human page at /api/v1/docs
 """
 
 from __future__ import annotations
@@ -16,23 +18,29 @@ import asyncio
 import contextlib
 import functools
 import re
+import secrets
 import time
 from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 
 import structlog
-from starlette.applications import Starlette
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from causerie import __version__
 from causerie.broker.base import Broker
 from causerie.broker.memory import MemoryBroker
 from causerie.settings import Settings
+from causerie.store.comments import CommentStore
+from causerie.store.database import Database, database_url
+from causerie.web.api import API_PREFIX, BodyGuard, CommentsApi, install_error_handlers, router
 from causerie.web.chat import ChatEndpoint, ChatService
+from causerie.web.live import ArticleFeed
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +123,7 @@ class CauserieApp:
     of each of the thousands of idle readers.
     """
 
-    def __init__(self, starlette: Starlette, chat: ChatEndpoint) -> None:
+    def __init__(self, starlette: FastAPI, chat: ChatEndpoint) -> None:
         self.starlette = starlette
         self.chat = chat
         self.state = starlette.state
@@ -156,8 +164,17 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "connections": len(service.connections)})
 
+    async def api_docs(request: Request) -> Response:
+        headers = {"Content-Security-Policy": API_DOCS_CSP, **SECURITY_HEADERS}
+        return HTMLResponse(_page(STATIC_DIR / "api-docs.html"), headers=headers)
+
+    database = Database(database_url(settings.database_url, settings.data_dir))
+    comments_api = CommentsApi(
+        settings, CommentStore(database), ArticleFeed(), secret_key(settings)
+    )
+
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         sweeper = asyncio.create_task(service.run_sweeper())
         log.info("causerie_started")
         try:
@@ -167,18 +184,65 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await broker.close()
+            await database.close()
 
-    routes = [
-        Route("/", demo),
-        Route("/articles/{path:path}", demo),
-        Route("/healthz", healthz),
-        Route("/widget/v1/chat", chat_iframe),
-        Mount("/widget", WidgetFiles(directory=STATIC_DIR), name="widget"),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = FastAPI(
+        title="causerie",
+        version=__version__,
+        summary="Public comments under news articles (the chat is a WebSocket: docs/protocol.md)",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.include_router(router(comments_api))
+    install_error_handlers(app)
+    for path, endpoint in (
+        ("/", demo),
+        ("/articles/{path:path}", demo),
+        ("/healthz", healthz),
+        ("/widget/v1/chat", chat_iframe),
+        (f"{API_PREFIX}/docs", api_docs),
+    ):
+        app.add_route(path, endpoint, include_in_schema=False)
+    app.mount("/widget", WidgetFiles(directory=STATIC_DIR), name="widget")
+    app.add_middleware(BodyGuard)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=sorted({*settings.frame_ancestors(settings.port), *_own(settings)}),
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type", "Accept-Language"],
+        max_age=600,
+    )
     app.state.chat = service
+    app.state.comments = comments_api
     app.state.settings = settings
     return CauserieApp(app, ChatEndpoint(service))
+
+
+API_DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def _own(settings: Settings) -> tuple[str, ...]:
+    return (settings.public_url.rstrip("/"),) if settings.public_url else ()
+
+
+def secret_key(settings: Settings) -> bytes:
+    """The configured key, or a random one kept in the data folder (created once)."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        path.write_text(key.hex())
+        path.chmod(0o600)
+        return key
 
 
 def _monotonic() -> float:
