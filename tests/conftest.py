@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,4 +33,76 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One real ``causerie serve`` for the whole session (tests use distinct articles)."""
     data_dir: Path = tmp_path_factory.mktemp("causerie-data")
     with ServerProcess(data_dir, TEST_SERVER_ENV) as process:
+        yield process
+
+
+# --- databases -------------------------------------------------------------------------
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _require_services() -> bool:
+    return os.environ.get("CAUSERIE_REQUIRE_SERVICES") == "1"
+
+
+def postgres_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip with a visible reason, or fail where the service is required (CI)."""
+    if _require_services():
+        pytest.fail(f"{reason} (CAUSERIE_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end."""
+    if not postgres_available():
+        skip_or_fail("PostgreSQL not reachable on 127.0.0.1:5432")
+    import asyncpg
+
+    name = f"causerie_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database URL (as users write it), on each backend in turn."""
+    from causerie.store.database import database_url
+    from causerie.store.migrate import upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'causerie.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    upgrade(database_url(url, Path(".")))
+    return url
+
+
+@pytest.fixture(scope="session")
+def comments_server(
+    database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A real server on each database backend, with a short edit window."""
+    data_dir: Path = tmp_path_factory.mktemp("comments-data")
+    env = {**TEST_SERVER_ENV, "CAUSERIE_DATABASE_URL": database, "CAUSERIE_EDIT_WINDOW": "3"}
+    with ServerProcess(data_dir, env) as process:
         yield process
