@@ -82,15 +82,20 @@ class Reader:
         return {key: values[0] for key, values in query.items()}
 
 
-# Runs in the publisher page before its own scripts: gives <causerie-chat> its
-# attributes as soon as the parser inserts it, as if the page had been written so.
+# Runs in the publisher page before its own scripts: gives <causerie-chat> and
+# <causerie-comments> their attributes as soon as the parser inserts them, as if
+# the page had been written so.
 SET_ATTRIBUTES = """(attributes) => {
   if (window !== window.top) return;
+  const pending = new Set(["causerie-chat", "causerie-comments"]);
   const observer = new MutationObserver(() => {
-    const element = document.querySelector("causerie-chat");
-    if (!element) return;
-    for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
-    observer.disconnect();
+    for (const tag of [...pending]) {
+      const element = document.querySelector(tag);
+      if (!element) continue;
+      for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+      pending.delete(tag);
+    }
+    if (pending.size === 0) observer.disconnect();
   });
   observer.observe(document, {childList: true, subtree: true});
 }"""
@@ -101,7 +106,8 @@ def open_reader(browser: object) -> Iterator[Callable[..., Reader]]:
     """open_reader(url, width=1280, **attributes) -> Reader; its context closes at the end.
 
     ``attributes`` (e.g. article=..., lang="en") are set on the page's
-    ``<causerie-chat>`` before the widget starts, like a publisher would write them.
+    ``<causerie-chat>`` and ``<causerie-comments>`` before the widgets start, like a
+    publisher would write them.
     """
     contexts: list[object] = []
 

@@ -48,6 +48,7 @@ def test_post_and_read_a_thread(api: Api) -> None:
     first = api.posted(url, "Premier !", name="Jeanne", title="Un article")
     assert first["status"] == "published"
     assert len(first["author_token"]) >= 40
+    assert first["editable_for"] == 3  # the test server's CAUSERIE_EDIT_WINDOW
     reply = api.posted(url, "Réponse", parent=first["id"])
     deeper = api.posted(url, "Réponse à la réponse", parent=reply["id"])
     second = api.posted(url, "Deuxième")

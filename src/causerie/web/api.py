@@ -220,6 +220,7 @@ class PostedOut(BaseModel):
     id: int
     author_token: str
     status: Literal["published", "held"]
+    editable_for: float = Field(description="Seconds during which the author token may edit")
     comment: CommentOut
 
 
@@ -337,7 +338,13 @@ class CommentsApi:
         if status is Status.PUBLISHED:
             self.feed.publish(article_url, "comment", comment)
         return _json(
-            {"id": row.id, "author_token": token, "status": status.value, "comment": comment},
+            {
+                "id": row.id,
+                "author_token": token,
+                "status": status.value,
+                "editable_for": self.settings.edit_window,
+                "comment": comment,
+            },
             201 if status is Status.PUBLISHED else 202,
         )
 
@@ -406,7 +413,7 @@ class CommentsApi:
     def stream(self, url: str) -> StreamingResponse:
         article_url, _ = self.check_article(url)
         return StreamingResponse(
-            self.feed.stream(article_url),
+            self.feed.subscribe(article_url),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )

@@ -39,10 +39,14 @@ class ArticleFeed:
     def subscribers(self, article_url: str) -> int:
         return len(self._subscribers.get(article_url, ()))
 
-    async def stream(self, article_url: str) -> AsyncIterator[bytes]:
-        """The SSE byte stream for one page; ends if the subscriber falls behind."""
+    def subscribe(self, article_url: str) -> AsyncIterator[bytes]:
+        """Subscribe now (no event published after this call is missed), stream later."""
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
         self._subscribers.setdefault(article_url, set()).add(queue)
+        return self._stream(article_url, queue)
+
+    async def _stream(self, article_url: str, queue: asyncio.Queue[bytes]) -> AsyncIterator[bytes]:
+        """The SSE byte stream for one page; ends if the subscriber falls behind."""
         try:
             yield b"retry: 3000\n: connected\n\n"
             while True:

@@ -2,10 +2,19 @@
 //
 //   <script type="module" src="https://causerie.example/widget/causerie.js"></script>
 //   <causerie-chat></causerie-chat>          (optional: article="…" lang="en")
+//   <causerie-comments></causerie-comments>  (optional: article="…" lang="en" sort="oldest")
 //
 // The chat itself runs in an iframe on causerie's own origin, inside a closed
 // shadow root: scripts on the publisher's page cannot read the conversation.
 // Theming: set --causerie-accent on the element (or any ancestor).
+//
+// The same script also defines <causerie-comments> (the public comments,
+// rendered on the page itself): see comments.js.
+
+import { articleUrl } from "./page.js";
+
+// Loaded on its own: a failure there must not take the chat down with it.
+import("./comments.js").catch((error) => console.error("causerie: comments failed to load", error));
 
 const ORIGIN = new URL(import.meta.url).origin;
 const CHAT_PATH = "/widget/v1/chat";
@@ -19,27 +28,6 @@ const TITLES = {
 
 const HOST_CSS = ":host{display:block;min-width:0}iframe{display:block;border:0;width:100%;"
   + `height:${MIN_HEIGHT * 2}px;color-scheme:normal;background:transparent}`;
-
-function httpUrl(value, base) {
-  try {
-    const url = new URL(value, base);
-    return url.protocol === "http:" || url.protocol === "https:" ? url : null;
-  } catch {
-    return null;
-  }
-}
-
-function articleUrl(element) {
-  const explicit = element.getAttribute("article");
-  const fromAttr = explicit && httpUrl(explicit, location.href);
-  if (fromAttr) return fromAttr.href;
-  const canonical = document.querySelector('link[rel="canonical"][href]');
-  const fromLink = canonical && httpUrl(canonical.getAttribute("href"), location.href);
-  if (fromLink) return fromLink.href;
-  const here = new URL(location.href);
-  here.hash = "";
-  return here.href;
-}
 
 function accentColor(element) {
   const value = getComputedStyle(element).getPropertyValue("--causerie-accent").trim();

@@ -83,10 +83,18 @@ export function pickLang(value) {
 /** Returns t(key, vars): the string for key, with {name} replaced from vars.
  *  For [singular, plural] entries, vars.n chooses the form. */
 export function translator(lang) {
-  const table = STRINGS[pickLang(lang)];
+  return makeTranslator(STRINGS, lang);
+}
+
+/** The same for another widget's tables ({fr: {...}, en: {...}}). The plural
+ *  form follows the language's rules (French: 0 and 1 are singular). */
+export function makeTranslator(tables, lang) {
+  const code = pickLang(lang);
+  const table = tables[code];
+  const plurals = new Intl.PluralRules(code);
   return (key, vars = {}) => {
-    let value = table[key] ?? STRINGS.fr[key] ?? key;
-    if (Array.isArray(value)) value = value[vars.n === 1 ? 0 : 1];
+    let value = table[key] ?? tables.fr[key] ?? key;
+    if (Array.isArray(value)) value = value[plurals.select(Number(vars.n)) === "one" ? 0 : 1];
     return value.replace(/\{(\w+)\}/g, (_, name) => String(vars[name] ?? ""));
   };
 }
