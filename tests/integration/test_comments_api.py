@@ -512,3 +512,13 @@ def test_premoderation_holds_comments(tmp_path: Any) -> None:
         body = client.thread(url).json()
         assert body["comments"] == [] and body["total"] == 0
         client.client.close()
+
+
+def test_reply_to_a_deleted_comment_is_refused(api: Api) -> None:
+    url = api.article()
+    gone = api.posted(url, "Bientôt supprimé")
+    auth = {"Authorization": f"Bearer {gone['author_token']}"}
+    assert api.client.delete(f"{api.base}/comments/{gone['id']}", headers=auth).status_code == 204
+    response = api.post(url, "Trop tard", parent=gone["id"])
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_parent"

@@ -27,6 +27,7 @@ MAX_TITLE: Final = 500
 DEFAULT_PAGE: Final = 20
 MAX_PAGE: Final = 100
 MAX_COUNT_URLS: Final = 200
+MAX_ID: Final = 2**31 - 1  # ids and like counts are 32-bit integers in the database
 
 
 class Sort(StrEnum):
@@ -39,21 +40,6 @@ class Status(StrEnum):
     PUBLISHED = "published"
     HELD = "held"
     DELETED = "deleted"
-
-
-def parse_sort(value: str | None) -> Sort:
-    try:
-        return Sort(value or Sort.NEWEST)
-    except ValueError as exc:
-        raise ClientError(ErrorCode.INVALID_SORT, field="sort") from exc
-
-
-def parse_limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_PAGE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise ClientError(ErrorCode.INVALID_LIMIT, field="limit")
-    return int(value)
 
 
 def clean_text(text: str) -> str:
@@ -88,8 +74,11 @@ def clean_title(title: str | None) -> str:
 
 _URL = re.compile(r"https?://[^\s<>\"'`]+", re.IGNORECASE)
 _TRAILING = ".,;:!?)]}»"
-_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-_EM = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
+_STRONG_PATTERN = r"\*\*(?=\S)(?P<strong>.+?)(?<=\S)\*\*"
+_EM_PATTERN = r"(?<![\w*])\*(?=[^\s*])(?P<em>.+?)(?<=[^\s*])\*(?![\w*])"
+_BOTH_PATTERN = r"\*\*\*(?=[^\s*])(?P<both>.+?)(?<=[^\s*])\*\*\*"
+_EMPHASIS = re.compile(f"{_BOTH_PATTERN}|{_STRONG_PATTERN}|{_EM_PATTERN}")
+_EM = re.compile(_EM_PATTERN.replace("?P<em>", ""))
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 
 
@@ -115,8 +104,7 @@ def _inline(line: str) -> str:
         stripped = url.rstrip(_TRAILING)
         end = match.start() + len(stripped)
         out.append(_emphasis(html.escape(line[position : match.start()])))
-        parts = urlsplit(stripped)
-        if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        if _is_web_url(stripped):
             safe = html.escape(stripped, quote=True)
             out.append(f'<a href="{safe}" rel="nofollow ugc noopener" target="_blank">{safe}</a>')
         else:
@@ -126,9 +114,28 @@ def _inline(line: str) -> str:
     return "".join(out)
 
 
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (validates the port)
+    except ValueError:  # a malformed host such as http://[x stays plain text
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
 def _emphasis(escaped: str) -> str:
-    escaped = _STRONG.sub(r"<strong>\1</strong>", escaped)
-    return _EM.sub(r"<em>\1</em>", escaped)
+    """***both***, **strong** and *em*, matched left to right in one pass so that they
+    never overlap: em may sit inside strong, nothing sits inside em."""
+    return _EMPHASIS.sub(_emphasize, escaped)
+
+
+def _emphasize(match: re.Match[str]) -> str:
+    both, strong, em = match.group("both"), match.group("strong"), match.group("em")
+    if both is not None:
+        return f"<strong><em>{both}</em></strong>"
+    if strong is not None:
+        return "<strong>" + _EM.sub(r"<em>\1</em>", strong) + "</strong>"
+    return f"<em>{em}</em>"
 
 
 # --- tokens -----------------------------------------------------------------------------
@@ -179,7 +186,7 @@ class Cursor:
             not isinstance(data, list)
             or len(data) != 3
             or data[0] != sort.value
-            or any(type(item) is not int or item < 0 for item in data[1:])
+            or any(type(item) is not int or not 0 <= item <= MAX_ID for item in data[1:])
         ):
             raise ClientError(ErrorCode.BAD_CURSOR, field="cursor")
         return cls(sort, data[1], data[2])

@@ -234,7 +234,7 @@ class CommentStore:
         author_hash: str,
         now_us: int,
     ) -> CommentRow | None:
-        """Insert a comment; None if ``parent_id`` is not a comment of this article."""
+        """Insert a comment; None if ``parent_id`` is not a published comment of this article."""
         async with self._transaction() as db:
             root_id = None
             if parent_id is not None:
@@ -243,7 +243,7 @@ class CommentStore:
                         select(comments.c.id, comments.c.root_id).where(
                             comments.c.id == parent_id,
                             comments.c.article_id == article_id,
-                            comments.c.status != Status.HELD.value,
+                            comments.c.status == Status.PUBLISHED.value,
                         )
                     )
                 ).first()
