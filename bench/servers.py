@@ -16,6 +16,15 @@ Kinds:
 - ``websockets-asyncio``: the same on the stdlib asyncio loop.
 - ``socketio``: bench/relay_socketio.py, ASGI on uvicorn.
 - ``socketio-aiohttp``: bench/relay_socketio.py on aiohttp.
+- ``isso``: Isso 0.14.0 (comments benchmark) from its own venv
+  (bench/isso_env.py, created if missing), as Isso documents its production
+  deployment: ``gunicorn -w 1 --preload isso.run`` with ``ISSO_SETTINGS``
+  pointing to an ``isso.cfg`` written in the scratch directory (SQLite
+  database there too, ``host = site``). Ready when ``GET /info`` answers.
+
+``Server(kind, env={...})`` adds environment variables for the server (the
+comments benchmark sets ``CAUSERIE_SITE_ORIGINS`` this way); ``site`` is the
+articles' origin written into Isso's configuration.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
-KINDS = ("causerie", "websockets", "websockets-asyncio", "socketio", "socketio-aiohttp")
+KINDS = ("causerie", "websockets", "websockets-asyncio", "socketio", "socketio-aiohttp", "isso")
 
 CAUSERIE_ENV = {
     "CAUSERIE_MESSAGES_PER_SECOND": "1000000",
@@ -92,8 +101,17 @@ def pinned(cmd: list[str], core: int | None) -> list[str]:
 class Server:
     """A server process of ``kind`` on a free loopback port, ready when entered."""
 
-    def __init__(self, kind: str, core: int | None = 0, ready_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        kind: str,
+        core: int | None = 0,
+        ready_timeout: float = 30.0,
+        env: dict[str, str] | None = None,
+        site: str = "http://127.0.0.1:9",
+    ) -> None:
         self.kind = kind
+        self.extra_env = dict(env or {})
+        self.site = site
         self.core = core
         self.port = free_port()
         self.ready_timeout = ready_timeout
@@ -114,10 +132,21 @@ class Server:
         if self.kind.startswith("causerie"):
             env.update(CAUSERIE_ENV)
             env["CAUSERIE_DATA_DIR"] = str(scratch / "data")
+        cmd = None
+        if self.kind == "isso":
+            if str(BENCH) not in sys.path:
+                sys.path.insert(0, str(BENCH))
+            import isso_env  # bench/isso_env.py, beside this file
+
+            isso_env.ensure_venv()
+            config = isso_env.write_config(scratch / "isso", self.site, self.port)
+            env["ISSO_SETTINGS"] = str(config)
+            cmd = isso_env.command(config, self.port)
+        env.update(self.extra_env)
         self.log_path = scratch / "server.log"
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                pinned(command(self.kind, self.port), self.core),
+                pinned(cmd or command(self.kind, self.port), self.core),
                 cwd=scratch,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -134,7 +163,8 @@ class Server:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
-        url = f"http://127.0.0.1:{self.port}/healthz"
+        path = "/info" if self.kind == "isso" else "/healthz"
+        url = f"http://127.0.0.1:{self.port}{path}"
         while time.monotonic() < deadline:
             assert self.proc is not None
             if self.proc.poll() is not None:
@@ -159,6 +189,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
+        if proc is not None:
+            # the server's own session (start_new_session): whatever it forked
+            # (gunicorn's worker) goes with it
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         if self._scratch is not None:
             self._scratch.cleanup()
             self._scratch = None
