@@ -93,6 +93,7 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         server_header=False,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
         logging.getLogger(name).addFilter(_PrivacyFilter())

@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     message_burst: int = Field(10, ge=1)
     joins_per_minute: int = Field(30, ge=1)
 
+    client_connections_per_minute: int = Field(300, ge=1)
+    """Chat sockets one client (keyed address hash) may open per minute. Generous on
+    purpose: many readers can share one address (offices, mobile carriers' NAT)."""
+    client_joins_per_minute: int = Field(300, ge=1)
+    """`join` and `next` per minute per client, whatever the number of its sockets."""
+    comments_per_minute: int = Field(5, ge=1)
+    """Comments one client may post per minute (burst of the same size)."""
+    likes_per_minute: int = Field(60, ge=1)
+    """Likes and unlikes one client may send per minute."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose X-Forwarded-For/-Proto are trusted for the client address."""
+
     heartbeat: float = Field(15.0, gt=0)
     heartbeat_timeout: float = Field(45.0, gt=0)
     resume_window: float = Field(60.0, gt=0)

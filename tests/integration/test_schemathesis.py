@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 import orjson
-import pytest
 
 from causerie.testing import ServerProcess
 

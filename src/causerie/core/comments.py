@@ -146,13 +146,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def reader_key(secret: bytes, day: str, who: str) -> str:
-    """A keyed hash of a reader token or address, rotating with ``day``."""
-    return hashlib.blake2b(
-        who.encode("utf-8", "surrogatepass"), key=secret[:64], person=day.encode()[:16]
-    ).hexdigest()[:32]
-
-
 def can_edit(created_us: int, now_us: int, window_seconds: float) -> bool:
     return now_us - created_us <= window_seconds * 1_000_000
 

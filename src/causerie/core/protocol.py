@@ -179,5 +179,5 @@ def error_event(error: ClientError, lang: str) -> dict[str, Any]:
     if error.ref is not None:
         event["id"] = error.ref
     if error.retry_after is not None:
-        event["retry_after"] = round(error.retry_after, 3)
+        event["retry_after"] = max(0.001, round(error.retry_after, 3))
     return event

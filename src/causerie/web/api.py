@@ -9,6 +9,7 @@ size, content type, UTF-8 and JSON syntax each get their own error code.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -28,7 +29,9 @@ from causerie.core import comments as rules
 from causerie.core.articles import normalize_article
 from causerie.core.comments import Cursor, Sort, Status
 from causerie.core.errors import ClientError, ErrorCode, human_message
+from causerie.core.identity import day_scope, keyed_digest
 from causerie.core.pseudonyms import pseudonym
+from causerie.core.ratelimit import KeyedBuckets
 from causerie.settings import Settings
 from causerie.store.comments import CommentStore
 from causerie.store.database import StoreError
@@ -51,6 +54,7 @@ STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.MISSING_TOKEN: 401,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.SERVER_ERROR: 500,
+    ErrorCode.RATE_LIMITED: 429,
 }
 # Which code a validation error of a given field gets (default: invalid_field).
 FIELD_CODES: Final[dict[str, ErrorCode]] = {
@@ -68,19 +72,26 @@ def _lang(request_headers: list[tuple[bytes, bytes]]) -> str:
     return "fr"
 
 
-def error_body(code: ErrorCode, lang: str, field: str | None = None) -> bytes:
+def error_body(
+    code: ErrorCode, lang: str, field: str | None = None, retry_after: float | None = None
+) -> bytes:
     body: dict[str, Any] = {"code": code.value, "message": human_message(code, lang)}
     if field is not None:
         body["field"] = field
+    if retry_after is not None:
+        body["retry_after"] = max(0.001, round(retry_after, 3))
     return orjson.dumps(body)
 
 
 def error_response(request: Request, error: ClientError) -> Response:
-    return Response(
-        error_body(error.code, _lang(request.scope["headers"]), error.field),
+    response = Response(
+        error_body(error.code, _lang(request.scope["headers"]), error.field, error.retry_after),
         status_code=STATUS.get(error.code, 400),
         media_type="application/json",
     )
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    return response
 
 
 def _json(data: Any, status_code: int = 200) -> Response:
@@ -242,6 +253,7 @@ class ErrorOut(BaseModel):
     code: str
     message: str
     field: str | None = None
+    retry_after: float | None = Field(None, description="Seconds to wait (rate_limited)")
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -262,8 +274,14 @@ class CommentsApi:
         secret: bytes,
         *,
         now_us: Callable[[], int] = lambda: time.time_ns() // 1000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        self.clock = clock
+        per_minute = settings.comments_per_minute
+        self.comment_limits = KeyedBuckets(per_minute / 60.0, per_minute)
+        per_minute = settings.likes_per_minute
+        self.like_limits = KeyedBuckets(per_minute / 60.0, per_minute)
         self.store = store
         self.feed = feed
         self.secret = secret
@@ -282,11 +300,22 @@ class CommentsApi:
         scheme, rest = normalized.split("://", 1)
         return normalized, f"{scheme}://{rest.split('/', 1)[0]}"
 
+    def client_of(self, request: Request) -> str:
+        """The client's keyed, daily-rotated address hash (never the address itself)."""
+        address = request.client.host if request.client else "unknown"
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        return keyed_digest(self.secret, day_scope("api", day), address)
+
     def reader_of(self, request: Request, token: str | None) -> str:
+        """Who likes: the browser's reader token if it sent one, else its address (hashed)."""
         if token:
-            return rules.reader_key(self.secret, "reader", token)
-        client = request.client.host if request.client else "unknown"
-        return rules.reader_key(self.secret, time.strftime("%Y-%m-%d", time.gmtime()), client)
+            return keyed_digest(self.secret, "reader", token)
+        return self.client_of(request)
+
+    def check_rate(self, limits: KeyedBuckets, request: Request) -> None:
+        wait = limits.take(self.client_of(request), self.clock())
+        if wait:
+            raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)
 
     async def thread(
         self,
@@ -310,7 +339,8 @@ class CommentsApi:
             }
         )
 
-    async def post(self, body: NewComment) -> Response:
+    async def post(self, request: Request, body: NewComment) -> Response:
+        self.check_rate(self.comment_limits, request)
         article_url, site = self.check_article(body.url)
         text = rules.clean_text(body.text)
         name = rules.clean_name(body.name) or pseudonym(self.rng)
@@ -386,6 +416,7 @@ class CommentsApi:
     async def like(
         self, request: Request, comment_id: int, reader: str | None, liked: bool
     ) -> Response:
+        self.check_rate(self.like_limits, request)
         likes = await self.store.like(comment_id, self.reader_of(request, reader), liked)
         if likes is None:
             raise ClientError(ErrorCode.NOT_FOUND)
@@ -441,11 +472,11 @@ def router(api: CommentsApi) -> APIRouter:
         "/comments",
         status_code=201,
         response_model=PostedOut,
-        responses={202: {"model": PostedOut}, **_errors(400, 403, 404, 413, 415)},
+        responses={202: {"model": PostedOut}, **_errors(400, 403, 404, 413, 415, 429)},
         summary="Post a comment or a reply",
     )
-    async def post_comment(body: NewComment) -> Response:
-        return await api.post(body)
+    async def post_comment(request: Request, body: NewComment) -> Response:
+        return await api.post(request, body)
 
     @routes.get(
         "/comments/stream",
@@ -484,7 +515,7 @@ def router(api: CommentsApi) -> APIRouter:
     @routes.post(
         "/comments/{comment_id}/like",
         response_model=LikeOut,
-        responses=_errors(400, 404, 413, 415),
+        responses=_errors(400, 404, 413, 415, 429),
         summary="Like a comment (once per reader)",
     )
     async def like(
@@ -497,7 +528,7 @@ def router(api: CommentsApi) -> APIRouter:
     @routes.delete(
         "/comments/{comment_id}/like",
         response_model=LikeOut,
-        responses=_errors(400, 404, 413, 415),
+        responses=_errors(400, 404, 413, 415, 429),
         summary="Take a like back",
     )
     async def unlike(

@@ -146,7 +146,8 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         resume_window=settings.resume_window,
         history_limit=settings.history_limit,
     )
-    service = ChatService(settings, broker)
+    secret = secret_key(settings)
+    service = ChatService(settings, broker, secret=secret)
 
     async def demo(request: Request) -> Response:
         if not settings.demo:
@@ -169,9 +170,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         return HTMLResponse(_page(STATIC_DIR / "api-docs.html"), headers=headers)
 
     database = Database(database_url(settings.database_url, settings.data_dir))
-    comments_api = CommentsApi(
-        settings, CommentStore(database), ArticleFeed(), secret_key(settings)
-    )
+    comments_api = CommentsApi(settings, CommentStore(database), ArticleFeed(), secret)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

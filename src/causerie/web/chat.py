@@ -39,6 +39,7 @@ from causerie.broker.base import (
 )
 from causerie.core.conversation import Event, EventKind, LeaveReason, Seat
 from causerie.core.errors import ClientError, ErrorCode
+from causerie.core.identity import day_scope, keyed_digest
 from causerie.core.matching import Waiter
 from causerie.core.protocol import (
     ClientFrame,
@@ -52,7 +53,7 @@ from causerie.core.protocol import (
     parse_frame,
 )
 from causerie.core.pseudonyms import pseudonym_pair
-from causerie.core.ratelimit import TokenBucket
+from causerie.core.ratelimit import KeyedBuckets, TokenBucket
 from causerie.core.session import Action, Phase, decide
 from causerie.settings import Settings
 from causerie.web.wsprotocol import SEND_TEXT_NOWAIT
@@ -60,6 +61,7 @@ from causerie.web.wsprotocol import SEND_TEXT_NOWAIT
 log = structlog.get_logger(__name__)
 
 CLOSE_FORBIDDEN_ORIGIN: Final = 1008
+CLOSE_TRY_LATER: Final = 1013
 CLOSE_HEARTBEAT: Final = 4000
 CLOSE_TOO_SLOW: Final = 4001
 CLOSE_REPLACED: Final = 4002
@@ -88,6 +90,7 @@ class ChatService:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = _wall_ms,
+        secret: bytes = b"",
     ) -> None:
         self.settings = settings
         self.broker = broker
@@ -108,6 +111,18 @@ class ChatService:
         )
         self.connections: set[Connection] = set()
         self.allowed_origins = frozenset(settings.site_origins)
+        self.secret = secret
+        per_minute = settings.client_connections_per_minute
+        self.client_connections = KeyedBuckets(per_minute / 60.0, per_minute)
+        per_minute = settings.client_joins_per_minute
+        self.client_joins = KeyedBuckets(per_minute / 60.0, per_minute)
+
+    def client_key(self, scope: Scope) -> str:
+        """The client's keyed, daily-rotated address hash (never the address itself)."""
+        client = scope.get("client")
+        address = client[0] if client else "unknown"
+        day = time.strftime("%Y-%m-%d", time.gmtime())
+        return keyed_digest(self.secret, day_scope("chat", day), address)
 
     def token(self, prefix: str) -> str:
         return prefix + secrets.token_urlsafe(18)
@@ -151,6 +166,7 @@ class Connection:
         "_writer",
         "article",
         "avoid",
+        "client",
         "closing",
         "lang",
         "last_seen",
@@ -169,8 +185,10 @@ class Connection:
         send: Send,
         lang: str,
         send_nowait: Callable[[str], bool] | None = None,
+        client: str = "",
     ) -> None:
         self.service = service
+        self.client = client
         self._send = send
         self._send_nowait = send_nowait
         self.lang = lang
@@ -349,7 +367,7 @@ class Connection:
         if bucket is None:
             per_minute = self.service.limits.joins_per_minute
             bucket = self._join_bucket = TokenBucket(per_minute / 60.0, min(per_minute, 10), now)
-        wait = bucket.take(now)
+        wait = bucket.take(now) or self.service.client_joins.take(self.client, now)
         if wait:
             raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)
 
@@ -571,9 +589,17 @@ class ChatEndpoint:
             await send({"type": "websocket.send", "text": encode(error)})
             await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN_ORIGIN})
             return
+        client = service.client_key(scope)
+        wait = service.client_connections.take(client, service.clock())
+        if wait:
+            await send({"type": "websocket.accept"})
+            error = error_event(ClientError(ErrorCode.RATE_LIMITED, retry_after=wait), lang)
+            await send({"type": "websocket.send", "text": encode(error)})
+            await send({"type": "websocket.close", "code": CLOSE_TRY_LATER})
+            return
         await send({"type": "websocket.accept"})
         nowait = scope.get("extensions", {}).get(SEND_TEXT_NOWAIT)
-        connection = Connection(service, send, lang, nowait)
+        connection = Connection(service, send, lang, nowait, client)
         service.connections.add(connection)
         connection.push(service.hello)
         try:
