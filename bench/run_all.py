@@ -36,31 +36,13 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from servers import PYTHON, Server, pinned, protocol_of, stop_process  # noqa: E402
+from servers import PYTHON, Server, fmt, pinned, protocol_of, run_json  # noqa: E402
 
 RESULTS = BENCH / "results"
 PACKAGES = (
     "websockets", "python-socketio", "python-engineio", "uvicorn", "uvloop", "httptools",
     "starlette", "aiohttp", "orjson", "psutil",
 )  # fmt: skip
-
-
-def _run_json(cmd: list[str], timeout: float) -> dict[str, Any]:
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_process(proc)
-        return {"failed": f"timed out after {timeout}s"}
-    finally:
-        stop_process(proc)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"failed": f"exit {proc.returncode}: {err[-1500:]}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
 
 
 def loadgen(server: Server, mode: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -72,7 +54,7 @@ def loadgen(server: Server, mode: str, args: argparse.Namespace) -> dict[str, An
         "--warmup", str(args.warmup), "--duration", str(args.duration),
         "--server-pid", str(server.pid), "--timeout", str(args.warmup + args.duration + 60),
     ]  # fmt: skip
-    return _run_json(pinned(cmd, 1), timeout=args.warmup + args.duration + 90)
+    return run_json(pinned(cmd, 1), timeout=args.warmup + args.duration + 90)
 
 
 def memory(kind: str, variant: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -80,7 +62,7 @@ def memory(kind: str, variant: str, args: argparse.Namespace) -> dict[str, Any]:
         PYTHON, str(BENCH / "memory.py"), "--kind", kind, "--variant", variant,
         "--connections", str(args.connections),
     ]  # fmt: skip
-    return _run_json(cmd, timeout=300)
+    return run_json(cmd, timeout=300)
 
 
 def machine() -> dict[str, Any]:
@@ -108,12 +90,6 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "packages": versions,
     }
-
-
-def _fmt(value: Any, spec: str = "", dash: str = "—") -> str:
-    if value is None:
-        return dash
-    return format(value, spec)
 
 
 def per_cpu_second(runs: list[dict[str, Any]]) -> float | None:
@@ -151,16 +127,15 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             "| {} | {} | {} | {} | {} | {} / {} | {} | {} | {} |".format(
                 kind,
-                _fmt(r.get("throughput_median"), ",.0f"),
-                _fmt(tput, ",.0f"),
-                _fmt(tput / ref if tput and ref else None, ".2f"),
-                _fmt(tput / sio if tput and sio else None, ".1f"),
-                _fmt(lat.get("p50_ms"), ".2f"),
-                _fmt(lat.get("p99_ms"), ".2f"),
-                _fmt(lat.get("server_cpu_pct"), ".0f")
-                + (" %" if lat.get("server_cpu_pct") else ""),
-                _fmt(r.get("memory_idle", {}).get("kib_per_connection"), ".1f"),
-                _fmt(r.get("memory_join", {}).get("kib_per_connection"), ".1f"),
+                fmt(r.get("throughput_median"), ",.0f"),
+                fmt(tput, ",.0f"),
+                fmt(tput / ref if tput and ref else None, ".2f"),
+                fmt(tput / sio if tput and sio else None, ".1f"),
+                fmt(lat.get("p50_ms"), ".2f"),
+                fmt(lat.get("p99_ms"), ".2f"),
+                fmt(lat.get("server_cpu_pct"), ".0f") + (" %" if lat.get("server_cpu_pct") else ""),
+                fmt(r.get("memory_idle", {}).get("kib_per_connection"), ".1f"),
+                fmt(r.get("memory_join", {}).get("kib_per_connection"), ".1f"),
             )
         )
     notes = report.get("warnings", [])

@@ -41,7 +41,7 @@ sys.path.insert(0, str(BENCH))
 
 import isso_env  # noqa: E402
 from comments_bench import SCENARIOS, SITE, _busy  # noqa: E402
-from servers import PYTHON, Server, pinned, stop_process  # noqa: E402
+from servers import PYTHON, Server, fmt, pinned, run_json  # noqa: E402
 
 RESULTS = BENCH / "results"
 KINDS = ("causerie", "isso")
@@ -60,24 +60,6 @@ UNIT = {
     "write": "causerie: POST /api/v1/comments; Isso: POST /new",
 }  # fmt: skip
 TARGETS = {"read-page": 3.0, "read-full": 3.0, "counts": None, "write": 1.0}
-
-
-def _run_json(cmd: list[str], timeout: float) -> dict[str, Any]:
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        stop_process(proc)
-        return {"failed": f"timed out after {timeout}s"}
-    finally:
-        stop_process(proc)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        return {"failed": f"exit {proc.returncode}: {err[-1500:]}"}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
 
 
 def bench_cmd(command: str, kind: str, server: Server, *extra: str) -> list[str]:
@@ -149,10 +131,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _fmt(value: Any, spec: str = "", dash: str = "—") -> str:
-    return dash if value is None else format(value, spec)
-
-
 def _median(runs: list[dict[str, Any]], key: str) -> float | None:
     values = [r[key] for r in runs if "failed" not in r and r.get(key) is not None]
     return statistics.median(values) if values else None
@@ -178,7 +156,7 @@ def summarize(report: dict[str, Any]) -> None:
 
 
 def _rate(u: float | None) -> str:
-    return _fmt(u, ",.1f" if u is not None and u < 100 else ",.0f")
+    return fmt(u, ",.1f" if u is not None and u < 100 else ",.0f")
 
 
 def table(report: dict[str, Any]) -> str:
@@ -205,7 +183,7 @@ def table(report: dict[str, Any]) -> str:
             cells += [
                 rate,
                 _rate(cpu_rates[kind]),
-                f"{_fmt(m.get('p50_ms'), ',.0f')} / {_fmt(m.get('p99_ms'), ',.0f')}",
+                f"{fmt(m.get('p50_ms'), ',.0f')} / {fmt(m.get('p99_ms'), ',.0f')}",
             ]
 
         def ratio(d: dict[str, float | None]) -> float | None:
@@ -223,7 +201,7 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             f"| {scenario} | "
             + " | ".join(cells)
-            + f" | {_fmt(raw, ',.1f')}x ({_fmt(per_cpu, ',.1f')}x) | {target} |"
+            + f" | {fmt(raw, ',.1f')}x ({fmt(per_cpu, ',.1f')}x) | {target} |"
         )
     notes = report.get("warnings", [])
     if notes:
@@ -316,13 +294,13 @@ def main(argv: list[str] | None = None) -> int:
             }
             for kind, server in servers.items():
                 say(f"seed {kind} (port {server.port})")
-                seeded = _run_json(bench_cmd("seed", kind, server), timeout=400)
+                seeded = run_json(bench_cmd("seed", kind, server), timeout=400)
                 seeded.pop("expected_counts", None)
                 report["seed"][kind] = seeded
                 if "failed" in seeded:
                     raise RuntimeError(f"seeding {kind}: {seeded['failed']}\n{server.log_tail()}")
                 say(f"  -> {seeded}")
-                checked = _run_json(bench_cmd("check", kind, server), timeout=120)
+                checked = run_json(bench_cmd("check", kind, server), timeout=120)
                 report["check"][kind] = checked
                 if "failed" in checked:
                     raise RuntimeError(f"check {kind}: {checked['failed']}\n{server.log_tail()}")
@@ -342,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
                             "--max-duration", str(args.max_duration),
                             "--server-pid", str(server.pid), "--timeout", "200",
                         )  # fmt: skip
-                        r = _run_json(cmd, timeout=240)
+                        r = run_json(cmd, timeout=240)
                         r["waited_for_quiet_s"] = waited
                         _check(kind, f"{scenario} round {rnd + 1}", r, warnings)
                         report["results"][kind][scenario]["runs"].append(r)

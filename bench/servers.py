@@ -30,6 +30,7 @@ articles' origin written into Isso's configuration.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -40,6 +41,7 @@ import time
 import urllib.request
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -228,3 +230,26 @@ if __name__ == "__main__":  # manual check: python bench/servers.py causerie
     with Server(sys.argv[1]) as s:
         print(s.kind, s.port, s.pid, flush=True)
         time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 1.0)
+
+
+def run_json(cmd: list[str], timeout: float) -> dict[str, Any]:
+    """Run a bench command; its last JSON line, or {"failed": why}."""
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_process(proc)
+        return {"failed": f"timed out after {timeout}s"}
+    finally:
+        stop_process(proc)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"failed": f"exit {proc.returncode}: {err[-1500:]}"}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def fmt(value: Any, spec: str = "", dash: str = "—") -> str:
+    return dash if value is None else format(value, spec)
