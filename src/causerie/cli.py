@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import structlog
@@ -14,6 +15,8 @@ from causerie import __version__
 from causerie.settings import Settings
 
 app = typer.Typer(help="causerie: anonymous 1:1 reader chat for news sites.", no_args_is_help=True)
+moderation_app = typer.Typer(help="Moderation policy tools.", no_args_is_help=True)
+app.add_typer(moderation_app, name="moderation")
 
 
 class _PrivacyFilter(logging.Filter):
@@ -157,6 +160,67 @@ def migrate() -> None:
     url = database_url(settings.database_url, settings.data_dir)
     upgrade(url)
     typer.echo(f"schema at revision {current_revision(url)}")
+
+
+@moderation_app.command("check")
+def moderation_check(
+    file: Annotated[Path, typer.Argument(help="TSV file: a header, then label<TAB>lang<TAB>text.")],
+    json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    context: Annotated[
+        str, typer.Option(help="Which actions to apply: chat or comment.")
+    ] = "comment",
+    errors: Annotated[
+        bool, typer.Option("--errors", help="Also list the misclassified lines.")
+    ] = False,
+) -> None:
+    """Score the live policy (the server's, with its settings) on a labelled file.
+
+    Exit 2 on unreadable or malformed input, naming the line.
+    """
+    import dataclasses
+
+    import orjson
+
+    from causerie.core.moderation import Context, EvalFormatError, Policy, evaluate, parse_eval
+    from causerie.moderation_data import load_config, load_lexicon, publisher_dir
+
+    if context not in ("chat", "comment"):
+        typer.echo(f"--context must be chat or comment, not {context!r}", err=True)
+        raise typer.Exit(2)
+    try:
+        rows = parse_eval(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"{file}: cannot read: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    except EvalFormatError as exc:
+        typer.echo(f"{file}:{exc.line}: {str(exc).split(': ', 1)[1]}", err=True)
+        raise typer.Exit(2) from exc
+    settings = Settings()
+    folder = publisher_dir(settings)
+    # Pre-moderation holds every comment whatever it says: score what the rules decide.
+    config = dataclasses.replace(load_config(settings, folder), premoderation=False)
+    policy = Policy(config, load_lexicon(folder))
+    result = evaluate(policy, rows, Context(context))
+    if json:
+        typer.echo(orjson.dumps(result.as_json()).decode())
+        return
+    typer.echo(f"{len(rows)} messages, context {context}")
+    for label in ("toxic", "spam"):
+        typer.echo(
+            f"{label:6} precision {result.precision(label):.3f}  recall {result.recall(label):.3f}"
+            f"  ({result.support(label)} messages)"
+        )
+    typer.echo(
+        f"ok     false positive rate {result.false_positive_rate:.3f}"
+        f"  ({result.support('ok')} messages)"
+    )
+    if errors:
+        for outcome in result.errors():
+            terms = ", ".join(f"{f.category}:{f.term}" for f in outcome.verdict.findings)
+            typer.echo(
+                f"line {outcome.row.line}: {outcome.row.label} -> {outcome.predicted}"
+                f" [{terms}] {outcome.row.text}"
+            )
 
 
 @app.command()

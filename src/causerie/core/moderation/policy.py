@@ -1,0 +1,662 @@
+"""The moderation policy: what a message holds, and what the site does about it.
+
+``Policy.check(text, context=…, history=…)`` runs, in order:
+
+1. the word lists (insults, harassment, threats, hate, sexual solicitation) on the
+   folded tokens (``normalize``), with words aimed at a person (``idiot``) counted only
+   after a second-person marker (``t'es``, ``you're``, ``espèce de``);
+2. the spam rules: links to domains neither allowed nor the site's, blocked domains
+   (shorteners, invitation links), money or crypto bait with a call to action or a
+   contact, the same message again and again (``history``);
+3. personal data: phone numbers, e-mail addresses, social handles;
+4. the site's classifier, if any, with a threshold per category;
+
+then picks the most severe action among the categories found (per context, from the
+site's ``PolicyConfig``), masks the spans whose action is MASK, and says why.
+
+Pure: no I/O, no clock, no randomness. Deterministic: the same text, context and
+history always give the same verdict. Cost: linear in the text, well under a
+millisecond for a chat message; every list is compiled once, in ``Policy()``.
+Failure modes: a classifier that raises is the caller's fault (its exception goes
+through); an unknown language is passed to the classifier as is (the word lists hold
+both languages and are always all applied).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final, Generic, NamedTuple, Protocol, TypeVar
+
+from causerie.core.moderation.lexicon import (
+    NEGATIONS,
+    TOXIC,
+    Category,
+    Lexicon,
+    Step,
+    WordIndex,
+    entry_words,
+)
+from causerie.core.moderation.normalize import (
+    Token,
+    fold,
+    fold_plain,
+    tokenize,
+    wildcard_pattern,
+)
+
+
+class Action(StrEnum):
+    """What happens to a message, least severe first."""
+
+    ALLOW = "allow"  # delivered or published as is
+    MASK = "mask"  # delivered with the offending spans replaced
+    HOLD = "hold"  # comments: kept for a moderator (in the chat: same as refuse)
+    REFUSE = "refuse"  # not delivered; the author is told why
+
+
+SEVERITY: Final = {Action.ALLOW: 0, Action.MASK: 1, Action.HOLD: 2, Action.REFUSE: 3}
+
+
+class Context(StrEnum):
+    CHAT = "chat"
+    COMMENT = "comment"
+
+
+class Reason(StrEnum):
+    """Stable codes of a verdict that is not a plain ALLOW (sent to the author)."""
+
+    INSULT = "moderation_insult"
+    HARASSMENT = "moderation_harassment"
+    THREAT = "moderation_threat"
+    HATE = "moderation_hate"
+    SEXUAL = "moderation_sexual"
+    SPAM = "moderation_spam"
+    PERSONAL_DATA = "moderation_personal_data"
+    PREMODERATION = "moderation_premoderation"
+
+
+MESSAGES: Final[Mapping[Reason, tuple[str, str]]] = MappingProxyType({
+    Reason.INSULT: (
+        "Votre message contient une insulte. Vous pouvez être en désaccord sans viser "
+        "personne : reformulez-le.",
+        "Your message contains an insult. You can disagree without attacking anyone: "
+        "please rephrase it.",
+    ),
+    Reason.HARASSMENT: (
+        "Votre message s'en prend à une personne. Ce n'est pas accepté ici.",
+        "Your message goes after a person. That is not accepted here.",
+    ),
+    Reason.THREAT: (
+        "Votre message contient une menace. Ce n'est pas accepté ici.",
+        "Your message contains a threat. That is not accepted here.",
+    ),
+    Reason.HATE: (
+        "Votre message contient des propos haineux ou discriminatoires.",
+        "Your message contains hateful or discriminatory language.",
+    ),
+    Reason.SEXUAL: (
+        "Les sollicitations sexuelles ne sont pas acceptées ici.",
+        "Sexual solicitation is not accepted here.",
+    ),
+    Reason.SPAM: (
+        "Votre message ressemble à du spam (lien inconnu, publicité ou message répété).",
+        "Your message looks like spam (unknown link, advertising or repeated message).",
+    ),
+    Reason.PERSONAL_DATA: (
+        "Par prudence, les coordonnées (téléphone, e-mail, pseudo de réseau social) ont "
+        "été masquées : ne les donnez pas à un inconnu.",
+        "For your safety, contact details (phone, e-mail, social media handle) were "
+        "masked: don't give them to a stranger.",
+    ),
+    Reason.PREMODERATION: (
+        "Votre commentaire sera publié après relecture par la modération.",
+        "Your comment will be published once a moderator has read it.",
+    ),
+})  # fmt: skip
+
+_A, _M, _H, _R = Action.ALLOW, Action.MASK, Action.HOLD, Action.REFUSE
+DEFAULT_CHAT_ACTIONS: Final[Mapping[Category, Action]] = MappingProxyType({
+    Category.INSULT: _R, Category.HARASSMENT: _R, Category.THREAT: _R, Category.HATE: _R,
+    Category.SEXUAL: _R, Category.SPAM: _R, Category.PERSONAL_DATA: _M,
+})  # fmt: skip
+DEFAULT_COMMENT_ACTIONS: Final[Mapping[Category, Action]] = MappingProxyType({
+    Category.INSULT: _R, Category.HARASSMENT: _R, Category.THREAT: _H, Category.HATE: _H,
+    Category.SEXUAL: _R, Category.SPAM: _H, Category.PERSONAL_DATA: _M,
+})  # fmt: skip
+#: When two categories call for the same action, the reason given is the first here.
+PRIORITY: Final = (
+    Category.THREAT, Category.HATE, Category.HARASSMENT, Category.SEXUAL, Category.INSULT,
+    Category.SPAM, Category.PERSONAL_DATA,
+)  # fmt: skip
+
+
+class Classifier(Protocol):
+    """A site's own offline model, consulted after the rules on every message.
+
+    Contract: ``scores`` returns, for the categories it knows, a probability-like
+    score in [0, 1]; a category it omits counts as 0. It must be pure from the
+    policy's point of view (same text, same scores), fast (it runs on the event
+    loop: a few milliseconds at most) and must not fetch anything at run time:
+    load the model when the site starts. ``lang`` is the language the message is
+    believed to be in ("fr", "en", …), a hint only.
+    """
+
+    def scores(self, text: str, lang: str) -> Mapping[Category, float]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    """A site's choices. ``site_domains``: link domains of the site itself (allowed,
+    with their subdomains, besides the lexicon's ``domains``). ``repeat_limit``: a
+    message equal or nearly equal to this many of the author's recent ones is spam.
+    ``thresholds``: a classifier score at or above which a category is found."""
+
+    chat_actions: Mapping[Category, Action] = field(default_factory=lambda: DEFAULT_CHAT_ACTIONS)
+    comment_actions: Mapping[Category, Action] = field(
+        default_factory=lambda: DEFAULT_COMMENT_ACTIONS
+    )
+    premoderation: bool = False
+    site_domains: tuple[str, ...] = ()
+    repeat_limit: int = 2
+    thresholds: Mapping[Category, float] = field(default_factory=dict)
+    mask: str = "[masqué]"
+
+    def action(self, context: Context, category: Category) -> Action:
+        actions = self.chat_actions if context is Context.CHAT else self.comment_actions
+        return actions.get(category, Action.ALLOW)
+
+
+def parse_actions(
+    text: str, base: PolicyConfig | None = None
+) -> tuple[dict[Category, Action], dict[Category, Action]]:
+    """Per-category actions from a publisher's ``actions.txt``: lines of
+    ``context category action`` (``chat insult refuse``, ``comment spam hold``).
+    Returns (chat, comment) actions, starting from ``base``'s. ValueError names the
+    line of a malformed entry."""
+    config = base or PolicyConfig()
+    chat, comment = dict(config.chat_actions), dict(config.comment_actions)
+    for number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        try:
+            context_name, category_name, action_name = fields
+            context, category = Context(context_name), Category(category_name)
+            action = Action(action_name)
+        except ValueError as exc:
+            raise ValueError(
+                f"line {number}: expected 'chat|comment CATEGORY allow|mask|hold|refuse'"
+            ) from exc
+        (chat if context is Context.CHAT else comment)[category] = action
+    return chat, comment
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reason for a category: the list entry or rule that matched, and where."""
+
+    category: Category
+    term: str  # a list entry ("connard"), or a rule: "link:example.xyz", "repeat", "phone"…
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do with a message. ``text`` is what may be delivered (masked spans
+    replaced); ``reason`` is None for a plain ALLOW."""
+
+    action: Action
+    findings: tuple[Finding, ...]
+    text: str
+    reason: Reason | None
+
+    @property
+    def categories(self) -> frozenset[Category]:
+        return frozenset(finding.category for finding in self.findings)
+
+    @property
+    def toxic(self) -> bool:
+        return not self.categories.isdisjoint(TOXIC)
+
+    @property
+    def message_fr(self) -> str:
+        return MESSAGES[self.reason][0] if self.reason else ""
+
+    @property
+    def message_en(self) -> str:
+        return MESSAGES[self.reason][1] if self.reason else ""
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+_TLDS: Final = (
+    "com|net|org|fr|io|xyz|info|biz|me|co|ly|be|ch|ca|uk|de|eu|ru|top|click|link|site|online|"
+    "shop|store|app|gg|tk|ml|ga|cf|us|tv|cc|pro|club|vip|live|win|bet|to|ee|gl|gd|gov|edu|news|"
+    "blog|ai|es|it|nl|cn|su|pw|ws|icu|buzz|fun|loan|money|cash|casino|cam|xxx|sex|porn"
+)
+_SPAMMY_TLDS: Final = frozenset({
+    "xyz", "top", "click", "link", "site", "online", "shop", "store", "tk", "ml", "ga", "cf",
+    "vip", "win", "bet", "icu", "buzz", "fun", "loan", "money", "cash", "casino", "cam", "xxx",
+    "sex", "porn", "pw", "ws", "su", "club",
+})  # fmt: skip
+_URL: Final = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'`]+")
+_BARE_DOMAIN: Final = re.compile(
+    rf"(?i)(?<![\w@.\-/])((?:[a-z0-9](?:[a-z0-9\-]{{0,61}}[a-z0-9])?\.)+(?:{_TLDS}))"
+    r"(?![\w\-])(/[^\s<>\"'`]*)?"
+)
+_EMAIL: Final = re.compile(r"(?i)[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}")
+_EMAIL_SPELT: Final = re.compile(
+    r"(?i)\b[\w.+\-]+\s*(?:\[at\]|\(at\)|\{at\}|\s+arobase\s+|\s+at\s+(?=\w+\s+dot\s))\s*"
+    r"[\w\-]+\s*(?:\[dot\]|\(dot\)|\s+dot\s+|\s+point\s+)\s*(?:com|fr|net|org|be|ch|ca)\b"
+)
+_PHONE_FR: Final = re.compile(
+    r"(?<![\w+])(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?[1-9]|0[1-9])(?:[\s.\-]?\d{2}){4}(?![\d])"
+)
+_PHONE_INTL: Final = re.compile(r"(?<![\w+])(?:\+|00)[1-9][\d\s.\-()]{6,20}\d(?![\d])")
+_PHONE_NANP: Final = re.compile(r"(?<![\w+])\(?\d{3}\)?[\s.\-]\d{3}[\s.\-]\d{4}(?!\d)")
+_PLATFORM: Final = (
+    r"insta(?:gram)?|ig|snap(?:chat)?|sc|telegram|whatsapp|wa|discord|tiktok|kik|signal|"
+    r"wechat|skype|onlyfans|twitter|facebook|fb"
+)
+_HANDLE_AFTER_PLATFORM: Final = re.compile(
+    rf"(?i)\b(?:{_PLATFORM})\b\s*(?:(?P<sep>[:=]|->|c'est|c’est|is)\s*)?(?P<handle>@?[\w.]{{3,30}})"
+)
+_MENTION: Final = re.compile(r"(?<![\w.@])@[A-Za-z_][\w.]{1,29}")
+_MONEY: Final = re.compile(
+    r"\d[\d\s.,]*\s?(?:€|\$|euros?|dollars?|k€|usd|eur)\s*(?:/|par|per|a|an|each|chaque)\s*"
+    r"(?:jour|day|semaine|week|heure|hour|h|mois|month|j)\b"
+)
+
+
+P = TypeVar("P")
+
+
+class _Tag(NamedTuple):
+    kind: str  # "term", "targeted", "bait" or "call"
+    category: Category | None = None
+
+
+class _Match(NamedTuple):
+    entry: str
+    first: int  # token indexes, inclusive
+    last: int
+
+
+def _phrase_end(
+    steps: Sequence[Step], tokens: Sequence[Token], step: int, position: int
+) -> int | None:
+    """The index of the last token of ``steps[step:]`` after ``position``, or None.
+
+    Backtracks: in "envoie-moi une photo nue", "moi" and "une" may both start a gap.
+    A phrase has a handful of steps and a gap is two words at most: cheap."""
+    if step == len(steps):
+        return position
+    wanted = steps[step]
+    for index in range(position + 1, min(position + 2 + wanted.gap, len(tokens))):
+        if wanted.accepts(tokens[index].spellings):
+            end = _phrase_end(steps, tokens, step + 1, index)
+            if end is not None:
+                return end
+        if tokens[index].plain in NEGATIONS:
+            return None
+    return None
+
+
+_PAUSE: Final = re.compile(r"[,;:!?.…\n]")
+_AFTER_NEGATIONS: Final = frozenset({"pas", "jamais", "not", "never"})
+
+
+def _negated_after(text: str, tokens: Sequence[Token], end: int) -> bool:
+    """A negation ("je te tue pas") right after the phrase, in the same clause: no match."""
+    if end + 1 >= len(tokens) or tokens[end + 1].plain not in _AFTER_NEGATIONS:
+        return False
+    return not _PAUSE.search(text, tokens[end].end, tokens[end + 1].start)
+
+
+def _opens_clause(text: str, tokens: Sequence[Token], position: int) -> bool:
+    if position == 0:
+        return True
+    return bool(_PAUSE.search(text, tokens[position - 1].end, tokens[position].start))
+
+
+class _Compiled(Generic[P]):
+    """An index and its matching over a token list."""
+
+    def __init__(self, entries: Iterable[tuple[str, P]], allow: frozenset[str]) -> None:
+        self.index: WordIndex[P] = WordIndex(entries)
+        self.allow = allow
+
+    def matches(
+        self, tokens: Sequence[Token], *, join: bool = False, text: str = ""
+    ) -> list[tuple[_Match, P]]:
+        found: list[tuple[_Match, P]] = []
+        index = self.index
+        for position, token in enumerate(tokens):
+            spellings = token.spellings
+            if not self.allow.intersection(spellings):
+                for spelling in spellings:
+                    hit = index.word(spelling)
+                    if hit is not None:
+                        found.append((_Match(hit[0], position, position), hit[1]))
+                        break
+            for phrase in index.phrases_from(spellings):
+                if phrase.anchored and not _opens_clause(text, tokens, position):
+                    continue
+                end = _phrase_end(phrase.steps, tokens, 1, position)
+                if end is not None and not _negated_after(text, tokens, end):
+                    found.append((_Match(phrase.entry, position, end), phrase.payload))
+            if join and position + 1 < len(tokens):
+                joined = token.plain + tokens[position + 1].plain
+                single = len(token.plain) == 1 and len(tokens[position + 1].plain) == 1
+                if (len(joined) >= 6 or single) and joined not in self.allow:
+                    hit = index.words.get(joined)
+                    if hit is not None:
+                        found.append((_Match(hit[0], position, position + 1), hit[1]))
+        return found
+
+
+def _domain_in(host: str, domains: frozenset[str]) -> bool:
+    labels = host.split(".")
+    return any(".".join(labels[index:]) in domains for index in range(len(labels)))
+
+
+def _host(url: str) -> str:
+    rest = re.sub(r"(?i)^(?:https?://)", "", url)
+    host = re.split(r"[/?#:]", rest, maxsplit=1)[0].rstrip(".").lower()
+    return host.removeprefix("www.")
+
+
+class Policy:
+    """A site's moderation, compiled once from its ``PolicyConfig`` and ``Lexicon``."""
+
+    def __init__(
+        self,
+        config: PolicyConfig,
+        lexicon: Lexicon,
+        classifier: Classifier | None = None,
+    ) -> None:
+        self.config = config
+        self.classifier = classifier
+        allow = frozenset(word for entry in lexicon.allow for word in entry_words(entry))
+        # One index for every list matched on each message: one pass over the tokens.
+        entries: list[tuple[str, _Tag]] = [
+            (entry, _Tag("term", category))
+            for category, category_entries in lexicon.terms.items()
+            for entry in category_entries
+        ]
+        entries += [(entry, _Tag("targeted")) for entry in lexicon.targeted]
+        entries += [(entry, _Tag("bait")) for entry in lexicon.bait]
+        entries += [(entry, _Tag("call")) for entry in lexicon.calls]
+        self._lists: _Compiled[_Tag] = _Compiled(entries, allow)
+        self._markers: _Compiled[int] = _Compiled(
+            (_marker(entry) for entry in lexicon.markers), frozenset()
+        )
+        self._domains = frozenset(
+            fold_plain(domain).removeprefix("www.")
+            for domain in (*lexicon.domains, *config.site_domains)
+        )
+        self._blocked = frozenset(fold_plain(domain) for domain in lexicon.blocked_domains)
+        vocabulary: set[str] = set(_WILDCARD_WORDS)
+        vocabulary.update(self._lists.index.vocabulary())
+        self._vocabulary: dict[int, tuple[str, ...]] = {}
+        for word in sorted(vocabulary):
+            self._vocabulary[len(word)] = (*self._vocabulary.get(len(word), ()), word)
+
+    def _unmask(self, tokens: list[Token]) -> list[Token]:
+        """``f*ck``, ``c**nard``: each ``*`` stands for a letter of a word the lists know."""
+        for position, token in enumerate(tokens):
+            if "*" not in token.plain:
+                continue
+            pattern = wildcard_pattern(token.plain)
+            if pattern is None:
+                continue
+            words = [w for w in self._vocabulary.get(len(token.plain), ()) if pattern.fullmatch(w)]
+            if words:
+                tokens[position] = replace(token, spellings=(*words[:4], *token.spellings))
+        return tokens
+
+    # -- the decision ---------------------------------------------------------------------
+
+    def check(
+        self,
+        text: str,
+        *,
+        context: Context | str = Context.COMMENT,
+        history: Sequence[str] = (),
+        lang: str = "fr",
+    ) -> Verdict:
+        """The verdict on ``text`` sent in ``context``. ``history``: the author's recent
+        messages in this context, most recent last (the caller bounds it; only the last
+        20 are read)."""
+        context = Context(context)
+        folded = fold(text)
+        tokens = self._unmask(tokenize(folded))
+        matches: dict[str, list[tuple[_Match, Category | None]]] = {
+            "term": [], "targeted": [], "bait": [], "call": []
+        }  # fmt: skip
+        for match, tag in self._lists.matches(tokens, join=True, text=text):
+            matches[tag.kind].append((match, tag.category))
+        findings: list[Finding] = []
+        findings += self._toxic(text, tokens, matches["term"], matches["targeted"])
+        personal = self._personal_data(text, context)
+        findings += personal
+        findings += self._spam(
+            text, folded.text, tokens, history, matches["bait"], matches["call"],
+            has_contact=bool(personal),
+        )  # fmt: skip
+        if self.classifier is not None:
+            findings += self._classified(self.classifier, text, lang)
+        return self._decide(text, context, _unique(findings))
+
+    def _decide(self, text: str, context: Context, findings: list[Finding]) -> Verdict:
+        action, reason = Action.ALLOW, None
+        for category in PRIORITY:
+            if any(finding.category is category for finding in findings):
+                wanted = self.config.action(context, category)
+                if SEVERITY[wanted] > SEVERITY[action]:
+                    action, reason = wanted, Reason[category.name]
+        masked = [
+            (finding.start, finding.end)
+            for finding in findings
+            if self.config.action(context, finding.category) is Action.MASK
+        ]
+        if masked and action is not Action.REFUSE:
+            text = _mask(text, masked, self.config.mask)
+        if context is Context.COMMENT and self.config.premoderation and SEVERITY[action] < 2:
+            action, reason = Action.HOLD, Reason.PREMODERATION
+        return Verdict(action, tuple(findings), text, reason)
+
+    # -- toxic language ---------------------------------------------------------------------
+
+    def _toxic(
+        self,
+        text: str,
+        tokens: Sequence[Token],
+        terms: list[tuple[_Match, Category | None]],
+        targeted: list[tuple[_Match, Category | None]],
+    ) -> list[Finding]:
+        """Words and phrases of the lists. A threat between quotation marks is reported
+        speech ("the suspect shouted « je vais te tuer »"), not a threat."""
+        quotes = [match.span() for match in _QUOTE.finditer(text)]
+        findings = [
+            Finding(category, match.entry, tokens[match.first].start, tokens[match.last].end)
+            for match, category in terms
+            if category is not None
+            and (
+                category not in _REPORTABLE
+                or not _quoted(quotes, tokens[match.first].start, tokens[match.last].end)
+            )
+        ]
+        if targeted:
+            markers = self._markers.matches(tokens, text=text)
+            for match, _ in targeted:
+                if _vocative(text, tokens, match.first, match.last) or any(
+                    marker.last < match.first <= marker.last + window for marker, window in markers
+                ):
+                    start, end = tokens[match.first].start, tokens[match.last].end
+                    findings.append(Finding(Category.INSULT, match.entry, start, end))
+        return findings
+
+    # -- personal data ---------------------------------------------------------------------
+
+    def _personal_data(self, text: str, context: Context) -> list[Finding]:
+        findings: list[Finding] = []
+        taken: list[tuple[int, int]] = []
+
+        def add(term: str, start: int, end: int) -> None:
+            if not any(start < other_end and other_start < end for other_start, other_end in taken):
+                taken.append((start, end))
+                findings.append(Finding(Category.PERSONAL_DATA, term, start, end))
+
+        for pattern, term in ((_EMAIL, "email"), (_EMAIL_SPELT, "email")):
+            for match in pattern.finditer(text):
+                add(term, *match.span())
+        for pattern in (_PHONE_FR, _PHONE_INTL, _PHONE_NANP):
+            for match in pattern.finditer(text):
+                digits = sum(char.isdigit() for char in match.group())
+                if 9 <= digits <= 15:
+                    add("phone", *match.span())
+        for match in _HANDLE_AFTER_PLATFORM.finditer(text):
+            handle = match.group("handle")
+            if (
+                match.group("sep")
+                or handle.startswith("@")
+                or any(char.isdigit() or char in "_." for char in handle.rstrip("."))
+            ):
+                add("handle", match.start("handle"), match.end("handle"))
+        if context is Context.CHAT:
+            for match in _MENTION.finditer(text):
+                add("handle", *match.span())
+        return findings
+
+    # -- spam --------------------------------------------------------------------------------
+
+    def _spam(
+        self,
+        text: str,
+        folded: str,
+        tokens: Sequence[Token],
+        history: Sequence[str],
+        bait_matches: list[tuple[_Match, Category | None]],
+        calls: list[tuple[_Match, Category | None]],
+        *,
+        has_contact: bool,
+    ) -> list[Finding]:
+        findings: list[Finding] = []
+        links = 0
+        for start, end, host, bare_without_path in self._links(text):
+            links += 1
+            unknown = not _domain_in(host, self._domains)
+            spammy = host.rsplit(".", 1)[-1] in _SPAMMY_TLDS
+            # A bare "amazon.com" names a company; with a path, a scheme or a spammy
+            # top-level domain, it is a link to follow.
+            if _domain_in(host, self._blocked) or (unknown and (not bare_without_path or spammy)):
+                findings.append(Finding(Category.SPAM, f"link:{host}", start, end))
+        bait = {match.entry: match for match, _ in bait_matches}
+        money = _MONEY.search(folded)
+        if bait or money:
+            strength = len(bait) + (1 if money else 0)
+            if calls or has_contact or links or strength >= 3:
+                for entry, match in bait.items():
+                    start, end = tokens[match.first].start, tokens[match.last].end
+                    findings.append(Finding(Category.SPAM, entry, start, end))
+                if money:
+                    findings.append(Finding(Category.SPAM, "money", 0, len(text)))
+        if self.config.repeat_limit > 0 and len(tokens) >= 3 and history:
+            mine = [token.plain for token in tokens]
+            size = len(text)
+            repeats = sum(
+                earlier == text
+                or (
+                    0.7 * size <= len(earlier) <= 1.3 * size  # cheap: unlike lengths differ
+                    and _similar(mine, [token.plain for token in tokenize(fold(earlier))])
+                )
+                for earlier in history[-20:]
+            )
+            if repeats >= self.config.repeat_limit:
+                findings.append(Finding(Category.SPAM, "repeat", 0, len(text)))
+        return findings
+
+    def _links(self, text: str) -> Iterable[tuple[int, int, str, bool]]:
+        """(start, end, host, is a bare domain without a path) of each link."""
+        emails = [match.span() for match in _EMAIL.finditer(text)]
+        taken: list[tuple[int, int]] = []
+        for match in _URL.finditer(text):
+            taken.append(match.span())
+            yield match.start(), match.end(), _host(match.group()), False
+        for match in _BARE_DOMAIN.finditer(text):
+            start, end = match.span()
+            if any(s <= start < e for s, e in (*taken, *emails)):
+                continue
+            path = match.group(2)
+            yield start, end, _host(match.group(1)), not path or path == "/"
+
+    # -- classifier ----------------------------------------------------------------------------
+
+    def _classified(self, classifier: Classifier, text: str, lang: str) -> list[Finding]:
+        scores = classifier.scores(text, lang)
+        return [
+            Finding(category, f"classifier:{score:.2f}", 0, len(text))
+            for category, score in sorted(scores.items())
+            if score >= self.config.thresholds.get(category, DEFAULT_THRESHOLD)
+        ]
+
+
+DEFAULT_THRESHOLD: Final = 0.8
+_QUOTE: Final = re.compile(r"«[^«»]{1,300}»|\"[^\"]{1,300}\"|“[^“”]{1,300}”")
+_REPORTABLE: Final = frozenset({Category.THREAT, Category.HARASSMENT})
+
+
+def _quoted(quotes: list[tuple[int, int]], start: int, end: int) -> bool:
+    return any(left < start and end < right for left, right in quotes)
+
+
+#: Swear words not in any list (interjections) that ``f*ck you`` must still read.
+_WILDCARD_WORDS: Final = ("fuck", "shit", "merde", "putain", "bitch", "cunt", "dick")
+
+
+def _vocative(text: str, tokens: Sequence[Token], first: int, last: int) -> bool:
+    """A word said to someone: the whole message ("Abruti !", "crétin va") or its close
+    after a comma ("Relis l'article, crétin.")."""
+    if len(tokens) <= 2 and (first == 0 or last == len(tokens) - 1):
+        return True
+    if last != len(tokens) - 1 or first == 0:
+        return False
+    before = text[tokens[first - 1].end : tokens[first].start]
+    return "," in before
+
+
+def _marker(entry: str) -> tuple[str, int]:
+    """``t es 3`` → ("t es", 3); the window defaults to 3 tokens."""
+    words = entry.split()
+    if len(words) > 1 and words[-1].isdigit():
+        return " ".join(words[:-1]), int(words[-1])
+    return entry, 3
+
+
+def _similar(mine: list[str], earlier: list[str]) -> bool:
+    if mine == earlier:
+        return True
+    a, b = set(mine), set(earlier)
+    return len(a) >= 3 and len(a & b) / len(a | b) >= 0.8
+
+
+def _unique(findings: list[Finding]) -> list[Finding]:
+    return list(dict.fromkeys(findings))
+
+
+def _mask(text: str, spans: list[tuple[int, int]], mask: str) -> str:
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in reversed(merged):
+        text = text[:start] + mask + text[end:]
+    return text
