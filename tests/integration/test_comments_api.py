@@ -113,10 +113,12 @@ def test_cursor_from_another_sort_is_refused(api: Api) -> None:
 
 def test_formatting_is_rendered_safely(api: Api) -> None:
     url = api.article()
-    text = "Un *mot*, un **gros mot**.\n\nVoir https://example.org/a?b=1. <script>alert(1)</script>"
+    text = (
+        "Un *mot*, un **gros mot**.\n\nVoir https://www.lemonde.fr/a?b=1. <script>alert(1)</script>"
+    )
     html = api.posted(url, text)["comment"]["html"]
     assert html.startswith("<p>Un <em>mot</em>, un <strong>gros mot</strong>.</p><p>")
-    assert '<a href="https://example.org/a?b=1" rel="nofollow ugc noopener"' in html
+    assert '<a href="https://www.lemonde.fr/a?b=1" rel="nofollow ugc noopener"' in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
@@ -522,3 +524,50 @@ def test_reply_to_a_deleted_comment_is_refused(api: Api) -> None:
     response = api.post(url, "Trop tard", parent=gone["id"])
     assert response.status_code == 404
     assert response.json()["code"] == "unknown_parent"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("t'es vraiment un gros c0nnard", "moderation_insult"),
+        ("Espèce de s a l o p e", "moderation_insult"),
+    ],
+)
+def test_refused_comment_is_explained_and_not_stored(api: Api, text: str, code: str) -> None:
+    url = api.article()
+    api.posted(url, "Un commentaire correct pour créer l'article.")
+    response = api.post(url, text)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == code and body["field"] == "text" and body["message"]
+    assert api.thread(url).json()["total"] == 1
+
+
+def test_spam_link_is_held_not_published(api: Api) -> None:
+    url = api.article()
+    api.posted(url, "Premier.")
+    response = api.post(url, "Gagne 500€ par jour depuis chez toi ici http://easy-cash.example/go")
+    assert response.status_code == 202
+    assert response.json()["status"] == "held"
+    assert api.thread(url).json()["total"] == 1
+
+
+def test_personal_data_is_masked_in_published_comment(api: Api) -> None:
+    comment = api.posted(api.article(), "Écrivez-moi à jeanne.dupont@example.com si besoin")
+    assert "jeanne.dupont@example.com" not in comment["comment"]["text"]
+
+
+def test_civil_disagreement_is_published(api: Api) -> None:
+    comment = api.posted(api.article(), "Quel bordel cette histoire, ce gouvernement est nul.")
+    assert comment["status"] == "published"
+
+
+def test_edit_cannot_smuggle_an_insult(api: Api) -> None:
+    posted = api.posted(api.article(), "Tout à fait d'accord.")
+    response = api.client.patch(
+        f"{api.base}/comments/{posted['id']}",
+        json={"text": "t'es un connard"},
+        headers={"Authorization": f"Bearer {posted['author_token']}"},
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "moderation_insult"

@@ -30,6 +30,7 @@ from causerie.core.articles import normalize_article
 from causerie.core.comments import Cursor, Sort, Status
 from causerie.core.errors import ClientError, ErrorCode, human_message
 from causerie.core.identity import day_scope, keyed_digest
+from causerie.core.moderation.policy import Action, Context, Policy, Verdict
 from causerie.core.pseudonyms import pseudonym
 from causerie.core.ratelimit import KeyedBuckets
 from causerie.settings import Settings
@@ -81,6 +82,18 @@ def error_body(
     if retry_after is not None:
         body["retry_after"] = max(0.001, round(retry_after, 3))
     return orjson.dumps(body)
+
+
+class ModerationRefused(Exception):
+    """The policy refused a text; answered 422 with the verdict's reason and explanation."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(verdict.reason)
+        self.verdict = verdict
+
+
+def _lang_of(request: Request) -> str:
+    return _lang(request.scope["headers"])
 
 
 def error_response(request: Request, error: ClientError) -> Response:
@@ -272,6 +285,7 @@ class CommentsApi:
         store: CommentStore,
         feed: ArticleFeed,
         secret: bytes,
+        policy: Policy,
         *,
         now_us: Callable[[], int] = lambda: time.time_ns() // 1000,
         clock: Callable[[], float] = time.monotonic,
@@ -285,6 +299,7 @@ class CommentsApi:
         self.store = store
         self.feed = feed
         self.secret = secret
+        self.policy = policy
         self.now_us = now_us
         self.rng = secrets.SystemRandom()
 
@@ -339,6 +354,18 @@ class CommentsApi:
             }
         )
 
+    def moderate(self, text: str, request: Request, *, editing: bool = False) -> tuple[str, Status]:
+        """The policy's verdict: the text to store and its status, or the refusal.
+
+        An edit can only publish or be refused: it cannot hold a comment that is
+        already public.
+        """
+        verdict = self.policy.check(text, context=Context.COMMENT, lang=_lang_of(request))
+        if verdict.action is Action.REFUSE or (editing and verdict.action is Action.HOLD):
+            raise ModerationRefused(verdict)
+        status = Status.HELD if verdict.action is Action.HOLD else Status.PUBLISHED
+        return verdict.text, status
+
     async def post(self, request: Request, body: NewComment) -> Response:
         self.check_rate(self.comment_limits, request)
         article_url, site = self.check_article(body.url)
@@ -346,11 +373,11 @@ class CommentsApi:
         name = rules.clean_name(body.name) or pseudonym(self.rng)
         if site not in self.sites():
             raise ClientError(ErrorCode.UNKNOWN_SITE, field="url")
+        text, status = self.moderate(text, request)
         now = self.now_us()
         article, _ = await self.store.ensure_article(
             article_url, site, rules.clean_title(body.title), now
         )
-        status = Status.HELD if self.settings.comments_premoderation else Status.PUBLISHED
         token = secrets.token_urlsafe(32)
         row = await self.store.post(
             article.id,
@@ -391,10 +418,13 @@ class CommentsApi:
             raise ClientError(ErrorCode.EDIT_WINDOW_OVER)
         return owned
 
-    async def edit(self, comment_id: int, body: CommentEdit, authorization: str | None) -> Response:
+    async def edit(
+        self, request: Request, comment_id: int, body: CommentEdit, authorization: str | None
+    ) -> Response:
         text = rules.clean_text(body.text)
         name = rules.clean_name(body.name)
         owned = await self._owned_by(comment_id, authorization)
+        text, _ = self.moderate(text, request, editing=True)
         now = self.now_us()
         html = rules.render_html(text)
         await self.store.edit(comment_id, name=name, text=text, html=html, now_us=now)
@@ -472,7 +502,7 @@ def router(api: CommentsApi) -> APIRouter:
         "/comments",
         status_code=201,
         response_model=PostedOut,
-        responses={202: {"model": PostedOut}, **_errors(400, 403, 404, 413, 415, 429)},
+        responses={202: {"model": PostedOut}, **_errors(400, 403, 404, 413, 415, 422, 429)},
         summary="Post a comment or a reply",
     )
     async def post_comment(request: Request, body: NewComment) -> Response:
@@ -490,15 +520,16 @@ def router(api: CommentsApi) -> APIRouter:
     @routes.patch(
         "/comments/{comment_id}",
         response_model=EditedOut,
-        responses=_errors(400, 401, 403, 404, 413, 415),
+        responses=_errors(400, 401, 403, 404, 413, 415, 422),
         summary="Edit your own comment (author token, within the edit window)",
     )
     async def edit_comment(
+        request: Request,
         comment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
         body: CommentEdit,
         authorization: Annotated[str | None, Header()] = None,
     ) -> Response:
-        return await api.edit(comment_id, body, authorization)
+        return await api.edit(request, comment_id, body, authorization)
 
     @routes.delete(
         "/comments/{comment_id}",
@@ -600,7 +631,20 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("store_failed", path=request.url.path, exc_info=exc)
         return error_response(request, ClientError(ErrorCode.SERVER_ERROR))
 
+    async def moderation_refused(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, ModerationRefused):  # registered for it only
+            raise exc
+        verdict = exc.verdict
+        english = _lang_of(request) == "en"
+        body = {
+            "code": verdict.reason.value if verdict.reason else "moderation_refused",
+            "message": verdict.message_en if english else verdict.message_fr,
+            "field": "text",
+        }
+        return _json(body, 422)
+
     app.add_exception_handler(ClientError, client_error)
+    app.add_exception_handler(ModerationRefused, moderation_refused)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(StoreError, store_error)

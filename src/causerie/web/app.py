@@ -35,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 from causerie import __version__
 from causerie.broker.base import Broker
 from causerie.broker.memory import MemoryBroker
+from causerie.moderation_data import build_policy
 from causerie.settings import Settings
 from causerie.store.comments import CommentStore
 from causerie.store.database import Database, database_url
@@ -170,7 +171,9 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         return HTMLResponse(_page(STATIC_DIR / "api-docs.html"), headers=headers)
 
     database = Database(database_url(settings.database_url, settings.data_dir))
-    comments_api = CommentsApi(settings, CommentStore(database), ArticleFeed(), secret)
+    comments_api = CommentsApi(
+        settings, CommentStore(database), ArticleFeed(), secret, build_policy(settings)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
