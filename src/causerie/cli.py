@@ -51,6 +51,8 @@ def _raise_open_files_limit() -> None:
 
 def _configure_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(message)s")
+    if level.lower() != "debug":  # Alembic announces each of its plugins at INFO
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         processors=[
@@ -82,6 +84,9 @@ def serve(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     _configure_logging(settings.log_level)
     _prepare_database(settings)
+    sockets = _listen(settings.host, settings.port)
+    # With --port 0 the system chose: the app must know the real port (demo origins, CORS).
+    settings = settings.model_copy(update={"port": sockets[0].getsockname()[1]})
     typer.echo(f"causerie {__version__} — http://{settings.host}:{settings.port}/")
     _raise_open_files_limit()
     config = uvicorn.Config(
@@ -100,7 +105,7 @@ def serve(
     )
     for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
         logging.getLogger(name).addFilter(_PrivacyFilter())
-    uvicorn.Server(config).run(sockets=_listen(settings.host, settings.port))
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 def _listen(host: str, port: int) -> list[socket.socket]:
