@@ -82,6 +82,20 @@ class Reader:
         return {key: values[0] for key, values in query.items()}
 
 
+def start_chat(chat: object, button: str = "Viens on en parle !") -> None:
+    """Clicks the start button and, if the conversation rules card shows (first
+    time in this browser), accepts it: the reader is then waiting or chatting."""
+    chat.get_by_role("button", name=button).click()
+    if chat.is_visible("#screen-rules"):
+        accept_rules(chat)
+
+
+def accept_rules(chat: object) -> None:
+    """Ticks the adult-and-rules box on the rules card and starts."""
+    chat.check("#rules-check")
+    chat.click("#btn-rules-start")
+
+
 # Runs in the publisher page before its own scripts: gives <causerie-chat> and
 # <causerie-comments> their attributes as soon as the parser inserts them, as if
 # the page had been written so.

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser.conftest import Reader, widget_origin
+from tests.browser.conftest import Reader, start_chat, widget_origin
 
 pytestmark = pytest.mark.browser
 
@@ -34,7 +34,7 @@ def shot(reader: Reader, name: str) -> None:
 
 
 def join(reader: Reader) -> None:
-    reader.chat().get_by_role("button", name="Viens on en parle !").click()
+    start_chat(reader.chat())
 
 
 def wait_chatting(reader: Reader) -> str:
@@ -174,7 +174,7 @@ def test_english_widget(server, open_reader) -> None:
     assert reader.chat_params()["lang"] == "en"
     assert chat.frame_element().get_attribute("title") == "Private chat between readers (causerie)"
     assert chat.evaluate("document.documentElement.lang") == "en"
-    chat.get_by_role("button", name="Let's talk about it!").click()
+    start_chat(chat, "Let's talk about it!")
     chat.wait_for_selector("#screen-waiting:not([hidden])")
     assert "Looking for someone" in (chat.text_content("#screen-waiting") or "")
     chat.get_by_role("button", name="Cancel").click()

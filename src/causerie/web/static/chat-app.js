@@ -15,11 +15,19 @@ const lang = pickLang(query.get("lang"));
 const t = translator(lang);
 const article = query.get("article") ?? "";
 const storeKey = `causerie.chat.v1 ${article}`;
+const RULES_KEY = "causerie.rules.v1";
 const timeFormat = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  screens: { start: $("screen-start"), waiting: $("screen-waiting"), chat: $("screen-chat") },
+  screens: {
+    start: $("screen-start"), rules: $("screen-rules"),
+    waiting: $("screen-waiting"), chat: $("screen-chat"),
+  },
+  rulesTitle: $("rules-title"),
+  rulesCheck: $("rules-check"),
+  rulesStart: $("btn-rules-start"),
+  rulesDecline: $("btn-rules-decline"),
   startNotice: $("start-notice"),
   counts: $("counts"),
   chatTitle: $("chat-title"),
@@ -53,6 +61,7 @@ const state = {
   resumeSeq: 0,
   pending: new Map(), // client id -> {text, node}
   lastTypingSent: 0,
+  rulesAccepted: false, // kept here too when localStorage is blocked
 };
 
 const timers = { typing: 0, alert: 0, closeAfterLeave: 0, status: 0 };
@@ -84,6 +93,25 @@ function loadStore() {
     // ignore unreadable state
   }
   return null;
+}
+
+// The conversation rules are accepted once per browser (never sent to the server).
+function rulesAccepted() {
+  if (state.rulesAccepted) return true;
+  try {
+    return localStorage.getItem(RULES_KEY) === "accepted";
+  } catch {
+    return false;
+  }
+}
+
+function acceptRules() {
+  state.rulesAccepted = true;
+  try {
+    localStorage.setItem(RULES_KEY, "accepted");
+  } catch {
+    // Storage blocked: the acceptance lasts for this page only.
+  }
 }
 
 function forgetConversation() {
@@ -277,10 +305,39 @@ function onError(event) {
 
 ui.join.addEventListener("click", () => {
   clearAlert();
+  if (rulesAccepted()) join();
+  else showRules();
+});
+
+function join() {
   showWaiting();
   ui.cancel.focus({ preventScroll: true });
   sendOrConnect({ type: "join", article });
+}
+
+ui.rulesCheck.addEventListener("change", () => {
+  ui.rulesStart.disabled = !ui.rulesCheck.checked;
 });
+
+ui.rulesStart.addEventListener("click", () => {
+  if (!ui.rulesCheck.checked) return;
+  acceptRules();
+  join();
+});
+
+ui.rulesDecline.addEventListener("click", declineRules);
+
+ui.screens.rules.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.preventDefault();
+    declineRules();
+  }
+});
+
+function declineRules() {
+  showStart(t("rulesDeclined"));
+  ui.join.focus({ preventScroll: true });
+}
 
 ui.cancel.addEventListener("click", () => leave());
 ui.leave.addEventListener("click", () => leave());
@@ -366,6 +423,18 @@ function showStart(notice = "") {
   hideTyping();
   clearStatus();
   showScreen("start");
+}
+
+/** The rules card: a step of the start screen (the phase stays "start"). */
+function showRules() {
+  state.phase = "start";
+  ui.startNotice.textContent = "";
+  ui.startNotice.hidden = true;
+  ui.rulesCheck.checked = false;
+  ui.rulesStart.disabled = true;
+  clearStatus();
+  showScreen("rules");
+  ui.rulesTitle.focus({ preventScroll: true });
 }
 
 function showWaiting() {
