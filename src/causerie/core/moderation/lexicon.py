@@ -152,11 +152,11 @@ class Step:
     gap: int
 
     def accepts(self, spellings: Iterable[str]) -> bool:
-        return (
-            any(s in self.words or s.startswith(self.stems) for s in spellings)
-            if self.stems
-            else any(s in self.words for s in spellings)
-        )
+        words, stems = self.words, self.stems
+        for spelling in spellings:  # a loop: cheaper than any() on one or two spellings
+            if spelling in words or (stems and spelling.startswith(stems)):
+                return True
+        return False
 
 
 def _step(item: str, gap: int) -> Step:

@@ -138,6 +138,16 @@ def _spellings(core: str) -> tuple[str, ...]:
 
 def tokenize(folded: Folded) -> list[Token]:
     """The tokens of a folded text, with spaced-out words (c o n n a r d) joined."""
+    return _join_singles(raw_tokens(folded), folded.text)
+
+
+def is_single(token: Token) -> bool:
+    """A token that may be one letter of a spaced-out word ("c", "ccc")."""
+    return len(set(token.plain)) == 1 and token.folded_end - token.folded_start <= 5
+
+
+def raw_tokens(folded: Folded) -> list[Token]:
+    """The tokens of a folded text, spaced-out words not joined yet."""
     tokens: list[Token] = []
     text = folded.text
     for match in _TOKEN.finditer(text):
@@ -152,7 +162,7 @@ def tokenize(folded: Folded) -> list[Token]:
             start -= 1  # $alope, @ssh0le: a leading $ or @ is a letter
         begin, finish = folded.span(start, end)
         tokens.append(Token(_spellings(text[start:end]), begin, finish, start, end))
-    return _join_singles(tokens, text)
+    return tokens
 
 
 def _join_singles(tokens: list[Token], text: str) -> list[Token]:
@@ -172,7 +182,7 @@ def _join_singles(tokens: list[Token], text: str) -> list[Token]:
         run.clear()
 
     for token in tokens:
-        if len(set(token.plain)) == 1 and token.folded_end - token.folded_start <= 5:  # "c", "ccc"
+        if is_single(token):  # "c", "ccc"
             if run and not _SINGLE_GAP.fullmatch(text, run[-1].folded_end, token.folded_start):
                 flush()
             run.append(token)

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Final, Generic, NamedTuple, Protocol, TypeVar
 
@@ -36,6 +37,7 @@ from causerie.core.moderation.lexicon import (
     TOXIC,
     Category,
     Lexicon,
+    Phrase,
     Step,
     WordIndex,
     entry_words,
@@ -44,6 +46,8 @@ from causerie.core.moderation.normalize import (
     Token,
     fold,
     fold_plain,
+    is_single,
+    raw_tokens,
     tokenize,
     wildcard_pattern,
 )
@@ -406,6 +410,13 @@ class Policy:
         self._vocabulary: dict[int, tuple[str, ...]] = {}
         for word in sorted(vocabulary):
             self._vocabulary[len(word)] = (*self._vocabulary.get(len(word), ()), word)
+        # The quick proof that a message is clean (``_clean``): per whitespace-free
+        # chunk of text, what it could contribute to a finding, memoized.
+        self._prefixes = frozenset(
+            word[:length] for word in self._lists.index.words for length in range(1, len(word))
+        )
+        self._chunks: dict[str, _Chunk] = {}
+        self._starts: dict[tuple[str, ...], _Start] = {}
 
     def _unmask(self, tokens: list[Token]) -> list[Token]:
         """``f*ck``, ``c**nard``: each ``*`` stands for a letter of a word the lists know."""
@@ -434,6 +445,12 @@ class Policy:
         messages in this context, most recent last (the caller bounds it; only the last
         20 are read)."""
         context = Context(context)
+        if self._clean(text, history):
+            # Proven: no list, link, spam or personal-data rule can find anything.
+            classified = (
+                [] if self.classifier is None else self._classified(self.classifier, text, lang)
+            )
+            return self._decide(text, context, _unique(classified))
         folded = fold(text)
         tokens = self._unmask(tokenize(folded))
         matches: dict[str, list[tuple[_Match, Category | None]]] = {
@@ -452,6 +469,196 @@ class Policy:
         if self.classifier is not None:
             findings += self._classified(self.classifier, text, lang)
         return self._decide(text, context, _unique(findings))
+
+    # -- the quick proof of a clean message ----------------------------------------------------
+
+    def _clean(self, text: str, history: Sequence[str]) -> bool:
+        """True only if the rules (lists, links, spam, personal data) find nothing in
+        ``text``; False when unsure. Works on the whitespace-separated chunks of the
+        text, each analysed once (``_chunk``): folding is per character and whitespace
+        folds to a separator, so the tokens of the text are those of its chunks, unless
+        spaced-out letters are joined (three single-letter tokens in a row: then the
+        text is tokenized as ``check`` does)."""
+        chunks = self._chunks
+        flags = digits = run = 0
+        joined = False
+        last = ""
+        tokens: list[Token] = []
+        starts: list[tuple[int, _Start]] = []
+        for chunk in text.split():
+            info = chunks.get(chunk)
+            if info is None:
+                info = self._chunk(chunk)
+            if info.loud:
+                return False
+            flags |= info.flags
+            digits += info.digits
+            if info.first is None:
+                continue
+            if info.starts:
+                offset = len(tokens)
+                starts += [(offset + position, start) for position, start in info.starts]
+            tokens += info.tokens
+            if last and last in self._prefixes and self._joins(last, info.first):
+                return False
+            if info.lead == info.size:
+                run += info.size
+            else:
+                joined = joined or info.joined or run + info.lead >= 3
+                run = info.trail
+            joined = joined or run >= 3
+            last = info.last
+        if (
+            digits >= 9  # a phone number
+            or flags & _MONEY_HINT == _MONEY_HINT
+            or flags & _SPELT_HINT == _SPELT_HINT
+        ):
+            return False
+        if joined:
+            # The chunks' tokens are not the text's: check the text's tokens themselves.
+            tokens = tokenize(fold(text))
+            if not self._tokens_clean(tokens):
+                return False
+        else:
+            for position, (seconds, stemmed, gap) in starts:
+                candidates = list(stemmed)
+                for following in tokens[position + 1 : position + 2 + gap]:
+                    for spelling in following.spellings:
+                        candidates += seconds.get(spelling, ())
+                if any(
+                    _phrase_end(phrase.steps, tokens, 1, position) is not None
+                    for phrase in candidates
+                ):
+                    return False
+        if self.config.repeat_limit > 0 and history and len(tokens) >= 3:
+            mine = tuple(token.plain for token in tokens)
+            if self._repeats(text, mine, history) >= self.config.repeat_limit:
+                return False
+        return True
+
+    def _joins(self, first: str, second: str) -> bool:
+        """Two adjacent tokens that read as a listed word (``matches(join=True)``)."""
+        joined = first + second
+        single = len(first) == 1 and len(second) == 1
+        return (
+            (len(joined) >= 6 or single)
+            and joined not in self._lists.allow
+            and joined in self._lists.index.words
+        )
+
+    def _token_loud(self, token: Token) -> bool:
+        """A token that may be a listed word (or a ``f*ck`` that ``_unmask`` reads)."""
+        spellings = token.spellings
+        return "*" in token.plain or (
+            not self._lists.allow.intersection(spellings)
+            and any(self._lists.index.word(spelling) is not None for spelling in spellings)
+        )
+
+    def _phrase_at(self, tokens: Sequence[Token], position: int) -> bool:
+        """A listed phrase starts at ``position`` (anchors and negations after it not
+        considered: they only turn a match down)."""
+        return any(
+            _phrase_end(phrase.steps, tokens, 1, position) is not None
+            for phrase in self._lists.index.phrases_from(tokens[position].spellings)
+        )
+
+    def _tokens_clean(self, tokens: Sequence[Token]) -> bool:
+        """No word, joined pair or phrase of the lists in these tokens."""
+        for position, token in enumerate(tokens):
+            if (
+                self._token_loud(token)
+                or (
+                    position > 0
+                    and tokens[position - 1].plain in self._prefixes
+                    and self._joins(tokens[position - 1].plain, token.plain)
+                )
+                or self._phrase_at(tokens, position)
+            ):
+                return False
+        return True
+
+    def _chunk(self, chunk: str) -> _Chunk:
+        """What a whitespace-free piece of text may contribute to a finding."""
+        folded = fold(chunk)
+        tokens = raw_tokens(folded)
+        index = self._lists.index
+        loud = (
+            "@" in chunk  # e-mail, mention, leetspeak a
+            or _URL.search(chunk) is not None
+            or _BARE_DOMAIN.search(chunk) is not None
+            or _PLATFORM_WORD.search(chunk) is not None
+        )
+        starts: list[tuple[int, _Start]] = []
+        for position, token in enumerate(tokens):
+            phrases = index.phrases_from(token.spellings)
+            if phrases:
+                # The phrases that start here, by their second word: only those whose
+                # second word follows closely can match.
+                if any(len(phrase.steps) < 2 for phrase in phrases):
+                    loud = True
+                    break
+                start = self._starts.get(token.spellings)
+                if start is None:
+                    seconds: dict[str, list[Phrase[_Tag]]] = {}
+                    for phrase in phrases:
+                        for word in phrase.steps[1].words:
+                            seconds.setdefault(word, []).append(phrase)
+                    start = _Start(
+                        {word: tuple(group) for word, group in seconds.items()},
+                        tuple(phrase for phrase in phrases if phrase.steps[1].stems),
+                        max(phrase.steps[1].gap for phrase in phrases),
+                    )
+                    self._starts[token.spellings] = start  # shared by the chunks
+                starts.append((position, start))
+            if self._token_loud(token) or (
+                position > 0
+                and tokens[position - 1].plain in self._prefixes
+                and self._joins(tokens[position - 1].plain, token.plain)
+            ):
+                loud = True
+                break
+        singles = [is_single(token) for token in tokens]
+        lead = next((i for i, single in enumerate(singles) if not single), len(singles))
+        trail = next((i for i, single in enumerate(reversed(singles)) if not single), len(singles))
+        run = longest = 0
+        for single in singles:
+            run = run + 1 if single else 0
+            longest = max(longest, run)
+        flags = (
+            (_HAS_DIGIT if _DIGIT.search(folded.text) else 0)
+            | (_HAS_CURRENCY if _CURRENCY.search(folded.text) else 0)
+            | (_HAS_AT if _SPELT_AT.search(chunk) else 0)
+            | (_HAS_DOT if _SPELT_DOT.search(chunk) else 0)
+        )
+        info = _Chunk(
+            loud=loud,
+            flags=flags,
+            digits=len(_DIGIT.findall(chunk)),
+            tokens=tuple(tokens),
+            starts=tuple(starts),
+            first=tokens[0].plain if tokens else None,
+            last=tokens[-1].plain if tokens else "",
+            size=len(tokens),
+            lead=lead,
+            trail=trail,
+            joined=longest >= 3,
+        )
+        if len(self._chunks) >= _MAX_CHUNKS:
+            self._chunks.clear()
+            self._starts.clear()
+        self._chunks[chunk] = info
+        return info
+
+    def _repeats(self, text: str, mine: tuple[str, ...], history: Sequence[str]) -> int:
+        size = len(text)
+        return sum(
+            earlier == text
+            or (
+                0.7 * size <= len(earlier) <= 1.3 * size  # cheap: unlike lengths differ
+                and _similar(mine, _plains(earlier))
+            )
+            for earlier in history[-20:]
+        )
 
     def _decide(self, text: str, context: Context, findings: list[Finding]) -> Verdict:
         action, reason = Action.ALLOW, None
@@ -513,14 +720,20 @@ class Policy:
                 taken.append((start, end))
                 findings.append(Finding(Category.PERSONAL_DATA, term, start, end))
 
-        for pattern, term in ((_EMAIL, "email"), (_EMAIL_SPELT, "email")):
-            for match in pattern.finditer(text):
-                add(term, *match.span())
-        for pattern in (_PHONE_FR, _PHONE_INTL, _PHONE_NANP):
-            for match in pattern.finditer(text):
-                digits = sum(char.isdigit() for char in match.group())
-                if 9 <= digits <= 15:
-                    add("phone", *match.span())
+        # Each pattern is tried only if the text holds what it needs ("@", "dot"…).
+        has_at = "@" in text
+        if has_at:
+            for match in _EMAIL.finditer(text):
+                add("email", *match.span())
+        if _SPELT_DOT.search(text):
+            for match in _EMAIL_SPELT.finditer(text):
+                add("email", *match.span())
+        if len(_DIGIT.findall(text)) >= 9:
+            for pattern in (_PHONE_FR, _PHONE_INTL, _PHONE_NANP):
+                for match in pattern.finditer(text):
+                    digits = sum(char.isdigit() for char in match.group())
+                    if 9 <= digits <= 15:
+                        add("phone", *match.span())
         for match in _HANDLE_AFTER_PLATFORM.finditer(text):
             handle = match.group("handle")
             if (
@@ -529,7 +742,7 @@ class Policy:
                 or any(char.isdigit() or char in "_." for char in handle.rstrip("."))
             ):
                 add("handle", match.start("handle"), match.end("handle"))
-        if context is Context.CHAT:
+        if context is Context.CHAT and has_at:
             for match in _MENTION.finditer(text):
                 add("handle", *match.span())
         return findings
@@ -568,28 +781,21 @@ class Policy:
                 if money:
                     findings.append(Finding(Category.SPAM, "money", 0, len(text)))
         if self.config.repeat_limit > 0 and len(tokens) >= 3 and history:
-            mine = [token.plain for token in tokens]
-            size = len(text)
-            repeats = sum(
-                earlier == text
-                or (
-                    0.7 * size <= len(earlier) <= 1.3 * size  # cheap: unlike lengths differ
-                    and _similar(mine, [token.plain for token in tokenize(fold(earlier))])
-                )
-                for earlier in history[-20:]
-            )
-            if repeats >= self.config.repeat_limit:
+            mine = tuple(token.plain for token in tokens)
+            if self._repeats(text, mine, history) >= self.config.repeat_limit:
                 findings.append(Finding(Category.SPAM, "repeat", 0, len(text)))
         return findings
 
     def _links(self, text: str) -> Iterable[tuple[int, int, str, bool]]:
         """(start, end, host, is a bare domain without a path) of each link."""
-        emails = [match.span() for match in _EMAIL.finditer(text)]
+        if "." not in text and "://" not in text:
+            return  # every link holds one or the other
+        emails = [match.span() for match in _EMAIL.finditer(text)] if "@" in text else []
         taken: list[tuple[int, int]] = []
         for match in _URL.finditer(text):
             taken.append(match.span())
             yield match.start(), match.end(), _host(match.group()), False
-        for match in _BARE_DOMAIN.finditer(text):
+        for match in _BARE_DOMAIN.finditer(text) if "." in text else ():
             start, end = match.span()
             if any(s <= start < e for s, e in (*taken, *emails)):
                 continue
@@ -639,7 +845,50 @@ def _marker(entry: str) -> tuple[str, int]:
     return entry, 3
 
 
-def _similar(mine: list[str], earlier: list[str]) -> bool:
+@lru_cache(maxsize=1024)
+def _plains(text: str) -> tuple[str, ...]:
+    """The plain tokens of an earlier message (the history is read again and again)."""
+    return tuple(token.plain for token in tokenize(fold(text)))
+
+
+class _Start(NamedTuple):
+    """The phrases that start at a token: by second word, those whose second step
+    has stems, and how many tokens may come before the second word."""
+
+    seconds: Mapping[str, tuple[Phrase[_Tag], ...]]
+    stemmed: tuple[Phrase[_Tag], ...]
+    gap: int
+
+
+class _Chunk(NamedTuple):
+    loud: bool  # may hold a listed word, a link, an e-mail, a handle…
+    flags: int  # _HAS_* hints: rules that need other chunks to match
+    digits: int  # decimal digits (phone numbers)
+    tokens: tuple[Token, ...]  # spaced-out letters not joined
+    starts: tuple[tuple[int, _Start], ...]  # tokens that start phrases
+    first: str | None  # first token (None: no token)
+    last: str  # last token
+    size: int  # tokens
+    lead: int  # single-letter tokens at the start
+    trail: int  # and at the end
+    joined: bool  # three single-letter tokens in a row
+
+
+_MAX_CHUNKS: Final = 50_000
+_HAS_DIGIT, _HAS_CURRENCY, _HAS_AT, _HAS_DOT = 1, 2, 4, 8
+_MONEY_HINT: Final = _HAS_DIGIT | _HAS_CURRENCY
+_SPELT_HINT: Final = _HAS_AT | _HAS_DOT
+_DIGIT: Final = re.compile(r"\d")
+#: What _MONEY needs besides a digit: a currency after a digit, a space, "." or ",".
+_CURRENCY: Final = re.compile(r"(?:^|[\d\s.,])(?:€|\$|eur|dollar|k€|usd)")
+#: What _EMAIL_SPELT needs: an "at" and a "dot" (or "point").
+_SPELT_AT: Final = re.compile(r"(?i)\[at\]|\(at\)|\{at\}|arobase|^at$")
+_SPELT_DOT: Final = re.compile(r"(?i)dot|point")
+#: What _HANDLE_AFTER_PLATFORM needs.
+_PLATFORM_WORD: Final = re.compile(rf"(?i)\b(?:{_PLATFORM})\b")
+
+
+def _similar(mine: Sequence[str], earlier: Sequence[str]) -> bool:
     if mine == earlier:
         return True
     a, b = set(mine), set(earlier)
