@@ -55,6 +55,8 @@ class ErrorCode(StrEnum):
     EDIT_WINDOW_OVER = "edit_window_over"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    # moderation
+    MODERATION_COOLDOWN = "moderation_cooldown"
 
 
 MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
@@ -159,6 +161,10 @@ MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
     ),
     ErrorCode.NOT_FOUND: ("Introuvable.", "Not found."),
     ErrorCode.METHOD_NOT_ALLOWED: ("Méthode non autorisée.", "Method not allowed."),
+    ErrorCode.MODERATION_COOLDOWN: (
+        "Après plusieurs messages refusés, fais une pause avant de discuter à nouveau.",
+        "After several refused messages, take a break before chatting again.",
+    ),
 }
 
 

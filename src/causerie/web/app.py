@@ -148,7 +148,10 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         history_limit=settings.history_limit,
     )
     secret = secret_key(settings)
-    service = ChatService(settings, broker, secret=secret)
+    policy = build_policy(settings)
+    service = ChatService(
+        settings, broker, secret=secret, policy=policy if settings.chat_moderation else None
+    )
 
     async def demo(request: Request) -> Response:
         if not settings.demo:
@@ -171,9 +174,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         return HTMLResponse(_page(STATIC_DIR / "api-docs.html"), headers=headers)
 
     database = Database(database_url(settings.database_url, settings.data_dir))
-    comments_api = CommentsApi(
-        settings, CommentStore(database), ArticleFeed(), secret, build_policy(settings)
-    )
+    comments_api = CommentsApi(settings, CommentStore(database), ArticleFeed(), secret, policy)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -41,6 +41,8 @@ from causerie.core.conversation import Event, EventKind, LeaveReason, Seat
 from causerie.core.errors import ClientError, ErrorCode
 from causerie.core.identity import day_scope, keyed_digest
 from causerie.core.matching import Waiter
+from causerie.core.moderation.policy import Action as Moderation
+from causerie.core.moderation.policy import Context, Policy, Verdict
 from causerie.core.protocol import (
     ClientFrame,
     Join,
@@ -91,6 +93,7 @@ class ChatService:
         clock: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = _wall_ms,
         secret: bytes = b"",
+        policy: Policy | None = None,
     ) -> None:
         self.settings = settings
         self.broker = broker
@@ -112,6 +115,8 @@ class ChatService:
         self.connections: set[Connection] = set()
         self.allowed_origins = frozenset(settings.site_origins)
         self.secret = secret
+        self.policy = policy
+        self.cooldowns: dict[str, float] = {}  # client -> clock time its cooldown ends
         per_minute = settings.client_connections_per_minute
         self.client_connections = KeyedBuckets(per_minute / 60.0, per_minute)
         per_minute = settings.client_joins_per_minute
@@ -145,6 +150,9 @@ class ChatService:
             for connection in list(self.connections):
                 if now - connection.last_seen > timeout:
                     connection.close(CLOSE_HEARTBEAT)
+            for client, until in list(self.cooldowns.items()):
+                if until <= now:
+                    del self.cooldowns[client]
             try:
                 await self.broker.sweep(self.wall_ms())
             except BrokerUnavailable:
@@ -174,9 +182,11 @@ class Connection:
         "outbox",
         "phase",
         "reader",
+        "recent",
         "replaced",
         "service",
         "ticket",
+        "violations",
     )
 
     def __init__(
@@ -207,6 +217,8 @@ class Connection:
         self.last_typing = -TYPING_INTERVAL
         self._message_bucket: TokenBucket | None = None
         self._join_bucket: TokenBucket | None = None
+        self.recent: deque[str] = deque(maxlen=5)  # this reader's last texts (repeat spam)
+        self.violations = 0
 
     # --- outbox -------------------------------------------------------------------
 
@@ -348,12 +360,43 @@ class Connection:
         wait = bucket.take(now)
         if wait:
             raise ClientError(ErrorCode.RATE_LIMITED, ref=frame.id, retry_after=wait)
-        await self.service.broker.publish_message(
-            _required(self.ticket, "ticket while chatting"),
-            frame.id,
-            frame.text,
-            self.service.wall_ms(),
-        )
+        ticket = _required(self.ticket, "ticket while chatting")
+        text = frame.text
+        policy = self.service.policy
+        if policy is not None:
+            verdict = policy.check(
+                text, context=Context.CHAT, history=tuple(self.recent), lang=self.lang
+            )
+            self.recent.append(text)
+            if verdict.action is not Moderation.ALLOW and not await self._moderated(frame, verdict):
+                return
+            text = verdict.text
+        await self.service.broker.publish_message(ticket, frame.id, text, self.service.wall_ms())
+
+    async def _moderated(self, frame: SendMessage, verdict: Verdict) -> bool:
+        """Tell the sender what the policy did; True if the (masked) text may still go."""
+        message = verdict.message_en if self.lang == "en" else verdict.message_fr
+        code = verdict.reason.value if verdict.reason else "moderation_refused"
+        if verdict.action is Moderation.MASK:
+            self.push(
+                encode({"type": "moderated", "id": frame.id, "code": code, "message": message})
+            )
+            return True
+        event = {"type": "error", "code": code, "message": message, "id": frame.id}
+        self.push(encode(event))
+        self.violations += 1
+        if self.violations >= self.service.settings.chat_violations:
+            # Enough: the conversation ends for the offender, who cools down.
+            service = self.service
+            service.cooldowns[self.client] = service.clock() + service.settings.chat_cooldown
+            await self._depart(LeaveReason.LEFT)
+            self.violations = 0
+            self.refuse(
+                ClientError(
+                    ErrorCode.MODERATION_COOLDOWN, retry_after=service.settings.chat_cooldown
+                )
+            )
+        return False
 
     async def _typing(self) -> None:
         now = self.service.clock()
@@ -363,6 +406,9 @@ class Connection:
 
     def _check_join_rate(self) -> None:
         now = self.service.clock()
+        cooldown = self.service.cooldowns.get(self.client)
+        if cooldown is not None and cooldown > now:
+            raise ClientError(ErrorCode.MODERATION_COOLDOWN, retry_after=cooldown - now)
         bucket = self._join_bucket
         if bucket is None:
             per_minute = self.service.limits.joins_per_minute
