@@ -96,7 +96,7 @@ class Model:
         return sum(n.status is Status.PUBLISHED for n in self.nodes.values())
 
 
-async def play(store: CommentStore, article_id: int, ops: list[Op], model: Model) -> None:
+async def play(store: CommentStore, article_id: int, url: str, ops: list[Op], model: Model) -> None:
     clock = 1_795_753_200_000_000
     for op in ops:
         clock += 1_000_000
@@ -128,10 +128,13 @@ async def play(store: CommentStore, article_id: int, ops: list[Op], model: Model
             await store.delete(target.id, clock)
         else:
             reader, liked = int(op[2]), bool(op[3])
-            likes = await store.like(target.id, f"reader-{reader}", liked)
+            result = await store.like(target.id, f"reader-{reader}", liked)
             if target.status is not Status.PUBLISHED:
-                assert likes is None, target
+                assert result is None, target
                 continue
+            assert result is not None
+            likes, article_url = result
+            assert article_url == url
             if liked:
                 target.likers.add(reader)
             else:
@@ -232,7 +235,7 @@ async def scenario(url: str, ops: list[Op]) -> None:
         article, created = await store.ensure_article(article_url, SITE, "", 1)
         assert created
         model = Model()
-        await play(store, article.id, ops, model)
+        await play(store, article.id, article_url, ops, model)
         note_shapes(model)
         for sort in Sort:
             expected = [node.id for node in model.top_level(sort)]

@@ -287,13 +287,19 @@ class CommentStore:
                 .values(status=Status.DELETED.value, name="", text="", html="", edited_us=now_us)
             )
 
-    async def like(self, comment_id: int, reader: str, liked: bool) -> int | None:
-        """Set ``reader``'s like on a comment (idempotent); the new count, None if no comment."""
+    async def like(self, comment_id: int, reader: str, liked: bool) -> tuple[int, str] | None:
+        """Set ``reader``'s like on a comment (idempotent).
+
+        Returns the new count and the article's URL, or None if there is no such
+        published comment.
+        """
         try:
             async with self._transaction() as db:
                 exists = (
                     await db.execute(
-                        select(comments.c.id).where(
+                        select(articles.c.url)
+                        .join(comments, comments.c.article_id == articles.c.id)
+                        .where(
                             comments.c.id == comment_id,
                             comments.c.status == Status.PUBLISHED.value,
                         )
@@ -337,4 +343,4 @@ class CommentStore:
             if isinstance(exc.__cause__, IntegrityError):  # the same like, concurrently
                 return await self.like(comment_id, reader, liked)
             raise
-        return int(count)
+        return int(count), str(exists.url)

@@ -447,12 +447,11 @@ class CommentsApi:
         self, request: Request, comment_id: int, reader: str | None, liked: bool
     ) -> Response:
         self.check_rate(self.like_limits, request)
-        likes = await self.store.like(comment_id, self.reader_of(request, reader), liked)
-        if likes is None:
+        result = await self.store.like(comment_id, self.reader_of(request, reader), liked)
+        if result is None:
             raise ClientError(ErrorCode.NOT_FOUND)
-        owned = await self.store.owned(comment_id)
-        if owned is not None:
-            self.feed.publish(owned.article_url, "likes", {"id": comment_id, "likes": likes})
+        likes, article_url = result
+        self.feed.publish(article_url, "likes", {"id": comment_id, "likes": likes})
         return _json({"id": comment_id, "likes": likes, "liked": liked})
 
     async def counts(self, urls: list[str]) -> Response:

@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
     """The whole app; ``broker`` defaults to the embedded in-memory one."""
     settings = settings or Settings()
     broker = broker or MemoryBroker(
-        clock=_monotonic,
+        clock=time.monotonic,
         resume_window=settings.resume_window,
         history_limit=settings.history_limit,
     )
@@ -246,10 +246,6 @@ def secret_key(settings: Settings) -> bytes:
         path.write_text(key.hex())
         path.chmod(0o600)
         return key
-
-
-def _monotonic() -> float:
-    return time.monotonic()
 
 
 @functools.cache
