@@ -75,6 +75,30 @@ from websockets.speedups import apply_mask  # the C extension websockets itself 
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 STAMP = 20  # digits of the perf_counter_ns timestamp at the head of each text
+#: Before the stamp: "t_01234…" is a word (a letter, then digits joined to it by "_"),
+#: where bare digits would be read as a phone number by the moderation policy (masked
+#: or refused); and digits kept apart from the letter are not read as leetspeak.
+STAMP_PREFIX = "t_"
+#: What readers write: the moderation policy (CAUSERIE_CHAT_MODERATION=true) sees the
+#: texts it would in real use. No quote or backslash: a text goes into JSON as is.
+SENTENCES = (
+    "Salut, tu as lu l'article sur la réforme des retraites ?",
+    "Oui, je trouve qu'il explique bien les chiffres du rapport.",
+    "Par contre le passage sur les carrières longues est un peu rapide.",
+    "T'as raison, ils auraient pu détailler les exemples concrets.",
+    "Moi je suis infirmière, 43 annuités c'est énorme pour nous.",
+    "Je comprends, ma mère a commencé à travailler à 16 ans.",
+    "Le gouvernement dit que c'est nécessaire pour l'équilibre.",
+    "Le rapport du conseil est plus nuancé que ce qu'on entend.",
+    "Tu penses qu'il y aura encore des grèves en janvier ?",
+    "Probablement, les syndicats ont déjà annoncé une date.",
+    "La ligne de bus de mon quartier est encore supprimée ce mois-ci.",
+    "Le maire a promis des pistes cyclables pour la rentrée.",
+    "J'ai vu le match hier soir, quelle fin incroyable !",
+    "La canicule revient jeudi, on annonce 38 degrés à Lyon.",
+    "Merci pour la discussion, c'était vraiment intéressant.",
+    "Bonne soirée à toi, on en reparle la semaine prochaine ?",
+)
 
 
 def _raise_nofile() -> None:
@@ -83,9 +107,21 @@ def _raise_nofile() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def make_text(size: int, stamp_ns: int, filler: str) -> str:
-    head = f"{stamp_ns:0{STAMP}d} "
-    return head + filler[: size - len(head)]
+def make_text(size: int, stamp_ns: int, index: int) -> str:
+    """``size`` characters: the send time (``STAMP_PREFIX`` then ``STAMP`` digits, read
+    back by ``got_partner_message``), then sentence ``index`` of ``SENTENCES`` repeated,
+    cut at a word and padded with dots. Consecutive messages of a reader differ, so the
+    policy's repeated-message rule does not fire."""
+    head = f"{STAMP_PREFIX}{stamp_ns:0{STAMP}d} "
+    sentence = SENTENCES[index % len(SENTENCES)]
+    body = sentence
+    while len(head) + len(body) < size:
+        body += " " + sentence
+    text = head + body
+    if len(text) > size:
+        cut = text.rfind(" ", len(head), size + 1)
+        text = text[: cut if cut > len(head) else size]
+    return text + "." * (size - len(text))
 
 
 class Run:
@@ -106,7 +142,6 @@ class Run:
         self.seq_errors = 0
         self.unexpected_closes = 0
         self.closing = False
-        self.filler = "".join(random.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(4096))
         self.limits: dict[str, Any] | None = None
 
 
@@ -323,7 +358,7 @@ class Conn(asyncio.Protocol):
 
     def send_message(self, stamp_ns: int) -> None:
         run = self.run
-        text = make_text(run.args.size, stamp_ns, run.filler)
+        text = make_text(run.args.size, stamp_ns, self.sent)
         self.sent += 1
         if run.target == "causerie":
             self.next_id += 1
@@ -341,7 +376,7 @@ class Conn(asyncio.Protocol):
         run.relayed_total += 1
         if run.measuring:
             run.relayed += 1
-        stamp = int(text[:STAMP])
+        stamp = int(text[len(STAMP_PREFIX) : len(STAMP_PREFIX) + STAMP])
         if run.lat_from <= stamp < run.lat_to:
             run.latencies.append(time.perf_counter_ns() - stamp)
 

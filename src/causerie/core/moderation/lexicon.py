@@ -6,15 +6,23 @@ A list is text, one entry a line; ``#`` starts a comment. An entry is:
   leetspeak do not matter, so ``enculé`` is written once);
 - a stem: ``encul*`` (any token that starts with it: enculé, enculés, enculeur);
 - a phrase: ``ferme ta gueule`` (consecutive tokens). In a phrase, ``a|b`` is a choice
-  of words, ``...`` lets up to two other words sit there (not a negation: "je ne vais
-  *pas* te tuer" is not "je vais te tuer"), apostrophes and hyphens separate words
-  (``t'es`` is ``t es``), and a word may be a stem. A phrase that starts with ``^``
-  must open the message or a clause (after , ; : . ! ?): ``^ va crever`` is an order,
-  "il va crever de faim" is not. A phrase followed by a negation (``pas``, ``jamais``,
-  ``not``) does not match: "je te tue pas".
+  of words (one word each: a choice never holds a space), ``?a|b`` an optional word,
+  ``...`` lets up to two other words sit there (not a negation: "je ne vais *pas* te
+  tuer" is not "je vais te tuer"), apostrophes and hyphens separate words (``t'es`` is
+  ``t es``), and a word may be a stem. A phrase that starts with ``^`` must open the
+  message or a clause (after , ; : . ! ?): ``^ va crever`` is an order, "il va crever
+  de faim" is not; one that ends with ``$`` must close it: "I'll find you." is a
+  threat, "I'll find you the link" is not. A phrase followed by a negation (``pas``,
+  ``jamais``, ``not``) does not match: "je te tue pas"; nor one right after a negation:
+  "we can't *let them drown*".
+- a set name, in a phrase: ``@groupes`` stands for every word of the set (``sets.txt``:
+  lines ``@groupes juifs musulmans roms…``), so that one phrase covers every group:
+  ``@groupes ... sont ... @animaux``.
 
 Marker lists (``markers.txt``) take a window after the phrase: ``t es 3`` means "a
-targeted word up to 3 tokens after *t es*".
+targeted word up to 3 tokens after *t es*". A marker aims only the targeted words of
+its own language (the folder of both files): the French *t'es en retard* does not aim
+the English *retard*. Lists outside a language folder aim and are aimed by all.
 
 The caller reads the files (``causerie.moderation_data``); this module only parses.
 """
@@ -22,7 +30,7 @@ The caller reads the files (``causerie.moderation_data``); this module only pars
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Generic, TypeVar
@@ -32,6 +40,9 @@ from causerie.core.moderation.normalize import collapse, fold_plain
 P = TypeVar("P")
 
 GAP: Final = "..."
+OPEN: Final = "^"
+OPTIONAL: Final = "?"
+CLOSE: Final = "$"
 MAX_GAP: Final = 2
 #: Words that may not fill a ``...`` gap: they turn a threat into its negation.
 NEGATIONS: Final = frozenset(
@@ -77,7 +88,10 @@ class Lexicon:
     i.e. after a ``markers`` phrase. ``allow``: words that never match (Scunthorpe).
     ``bait`` and ``calls``: spam vocabulary (money, crypto…) and calls to action.
     ``domains``: link domains allowed (with their subdomains); ``blocked_domains``:
-    domains that make a message spam (URL shorteners, invitation links).
+    domains that make a message spam (URL shorteners, invitation links). ``sets``:
+    named sets of words for phrases (``@groupes juifs musulmans``).
+    ``targeted_langs`` and ``markers_langs``: the language of each targeted word and
+    marker, in order ("" or missing: any language).
     """
 
     terms: Mapping[Category, tuple[str, ...]] = field(default_factory=dict)
@@ -88,6 +102,9 @@ class Lexicon:
     calls: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     blocked_domains: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    targeted_langs: tuple[str, ...] = ()
+    markers_langs: tuple[str, ...] = ()
 
     def __add__(self, other: Lexicon) -> Lexicon:
         terms = {cat: self.terms.get(cat, ()) + other.terms.get(cat, ()) for cat in Category}
@@ -95,6 +112,11 @@ class Lexicon:
             terms={cat: entries for cat, entries in terms.items() if entries},
             targeted=self.targeted + other.targeted,
             markers=self.markers + other.markers,
+            targeted_langs=_langs(self.targeted, self.targeted_langs)
+            + _langs(other.targeted, other.targeted_langs),
+            markers_langs=_langs(self.markers, self.markers_langs)
+            + _langs(other.markers, other.markers_langs),
+            sets=self.sets + other.sets,
             allow=self.allow + other.allow,
             bait=self.bait + other.bait,
             calls=self.calls + other.calls,
@@ -108,30 +130,78 @@ class Lexicon:
 
         The name's last part says what the list is (``insult``, ``harassment``,
         ``threat``, ``hate``, ``sexual``, ``targeted``, ``markers``, ``allow``, ``bait``,
-        ``calls``, ``domains``, ``blocked_domains``); folders (languages) are free.
+        ``calls``, ``domains``, ``blocked_domains``, ``sets``); the folder, if any, is
+        the language (it matters to ``targeted`` and ``markers``).
         Unknown names raise ValueError, so that a misspelt publisher file is not
         silently ignored.
         """
         terms: dict[Category, list[str]] = {}
         other: dict[str, list[str]] = {}
+        langs: dict[str, list[str]] = {"targeted": [], "markers": []}
         for name, text in sorted(files.items()):
-            kind = name.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".txt")
+            parts = name.replace("\\", "/").rsplit("/", 1)
+            kind = parts[-1].removesuffix(".txt")
+            lang = parts[0].rsplit("/", 1)[-1] if len(parts) > 1 else ""
             entries = parse_list(text)
             if kind in _TOXIC_FILES:
                 terms.setdefault(Category(kind), []).extend(entries)
             elif kind in _OTHER_FILES:
                 other.setdefault(kind, []).extend(entries)
+                if kind in langs:
+                    langs[kind].extend([lang] * len(entries))
             else:
                 raise ValueError(f"unknown word list {name!r}")
         return cls(
             terms={cat: tuple(entries) for cat, entries in terms.items()},
+            targeted_langs=tuple(langs["targeted"]),
+            markers_langs=tuple(langs["markers"]),
             **{kind: tuple(entries) for kind, entries in other.items()},
         )
+
+    def with_langs(self, kind: str) -> list[tuple[str, str]]:
+        """(entry, language) of the ``targeted`` or ``markers`` list."""
+        entries: tuple[str, ...] = getattr(self, kind)
+        return list(zip(entries, _langs(entries, getattr(self, f"{kind}_langs")), strict=True))
+
+    def expander(self) -> Callable[[str], str]:
+        """A function that writes an entry's ``@set`` names as their words (``a|b|c``).
+        ValueError names an entry that uses an unknown set."""
+        words: dict[str, list[str]] = {}
+        for line in self.sets:
+            name, *members = line.split()
+            if not name.startswith("@") or len(name) < 2:
+                raise ValueError(f"a set line starts with @name: {line!r}")
+            words.setdefault(name[1:].casefold(), []).extend(
+                member for item in members for member in item.split("|") if member
+            )
+        choices = {name: "|".join(dict.fromkeys(members)) for name, members in words.items()}
+
+        def expand(entry: str) -> str:
+            if "@" not in entry:
+                return entry
+
+            def one(match: re.Match[str]) -> str:
+                name = match.group(1).casefold()
+                if name not in choices:
+                    raise ValueError(f"unknown set @{match.group(1)} in {entry!r}")
+                return choices[name]
+
+            return _SET_NAME.sub(one, entry)
+
+        return expand
+
+
+def _langs(entries: tuple[str, ...], langs: tuple[str, ...]) -> tuple[str, ...]:
+    """One language per entry: those given, then "" (any) for the rest."""
+    return langs[: len(entries)] + ("",) * (len(entries) - len(langs))
+
+
+_SET_NAME: Final = re.compile(r"(?<![\w@])@(\w+)")
 
 
 _TOXIC_FILES: Final = frozenset(category.value for category in TOXIC)
 _OTHER_FILES: Final = frozenset(
-    {"targeted", "markers", "allow", "bait", "calls", "domains", "blocked_domains"}
+    {"targeted", "markers", "allow", "bait", "calls", "domains", "blocked_domains", "sets"}
 )
 
 
@@ -145,11 +215,13 @@ def entry_words(entry: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One word of a phrase: its choices, its stems, and how many words may precede it."""
+    """One word of a phrase: its choices, its stems, how many words may precede it, and
+    whether it may be left out (``?des|tous``)."""
 
     words: frozenset[str]
     stems: tuple[str, ...]
     gap: int
+    optional: bool = False
 
     def accepts(self, spellings: Iterable[str]) -> bool:
         words, stems = self.words, self.stems
@@ -160,10 +232,11 @@ class Step:
 
 
 def _step(item: str, gap: int) -> Step:
-    choices = [choice for choice in item.split("|") if choice]
+    optional = item.startswith(OPTIONAL)
+    choices = [choice for choice in item.removeprefix(OPTIONAL).split("|") if choice]
     words = frozenset(choice for choice in choices if not choice.endswith("*"))
     stems = tuple(choice[:-1] for choice in choices if choice.endswith("*") and len(choice) > 1)
-    return Step(words, stems, gap)
+    return Step(words, stems, gap, optional)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +245,7 @@ class Phrase(Generic[P]):
     entry: str
     payload: P
     anchored: bool = False  # must open the message or a clause
+    closed: bool = False  # must close the message or a clause
 
 
 def parse_phrase(entry: str, payload: P) -> Phrase[P] | None:
@@ -179,14 +253,17 @@ def parse_phrase(entry: str, payload: P) -> Phrase[P] | None:
     steps: list[Step] = []
     gap = 0
     words = entry_words(entry)
-    anchored = bool(words) and words[0] == "^"
-    for item in words[anchored:]:
+    anchored = bool(words) and words[0] == OPEN
+    closed = len(words) > anchored and words[-1] == CLOSE
+    for item in words[anchored : len(words) - closed]:
         if item == GAP:
             gap = MAX_GAP
             continue
+        if not steps:
+            item = item.removeprefix(OPTIONAL)  # the first word is the phrase's key
         steps.append(_step(item, gap if steps else 0))
         gap = 0
-    return Phrase(tuple(steps), entry, payload, anchored) if steps else None
+    return Phrase(tuple(steps), entry, payload, anchored, closed) if steps else None
 
 
 class WordIndex(Generic[P]):
@@ -204,7 +281,7 @@ class WordIndex(Generic[P]):
         lengths: set[int] = set()
         for entry, payload in entries:
             words = entry_words(entry)
-            if len(words) == 1 and "|" not in words[0] and words[0] not in (GAP, "^"):
+            if len(words) == 1 and "|" not in words[0] and words[0] not in (GAP, OPEN, CLOSE):
                 word = words[0]
                 if word.endswith("*"):
                     if len(word) > 2:

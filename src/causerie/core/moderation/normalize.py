@@ -53,7 +53,9 @@ _TOKEN: Final = re.compile(r"(?:[^\W_]|[@$€!|*+])+")
 _SINGLE_GAP: Final = re.compile(r"[\s.\-_/·•,:~']{1,3}")
 _WILDCARD_MIN_LETTERS: Final = 2
 _REPEATS: Final = re.compile(r"(.)\1+")
+_DOUBLE: Final = re.compile(r"(.)\1")
 _STRETCH: Final = re.compile(r"(.)\1\1")
+_STRETCHED_RUN: Final = re.compile(r"(.)\1\1+")
 _MAX_SPELLINGS: Final = 4
 
 
@@ -83,6 +85,8 @@ class Folded:
 
 
 def fold(text: str) -> Folded:
+    if text.isascii():  # the common case: one lower-case character per character
+        return Folded(text.lower(), tuple(range(len(text) + 1)))
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
@@ -95,12 +99,20 @@ def fold(text: str) -> Folded:
 
 def fold_plain(text: str) -> str:
     """Just the folded text (for word lists and comparisons)."""
+    if text.isascii():
+        return text.lower()
     return "".join(char.lower() if char.isascii() else fold_char(char) for char in text)
 
 
 def collapse(word: str) -> str:
     """Runs of one letter reduced to one: connnnard, connard → conard."""
-    return _REPEATS.sub(r"\1", word)
+    if _DOUBLE.search(word) is None:  # most words: nothing to collapse, one quick scan
+        return word
+    return _REPEATS.sub(_first_letter, word)
+
+
+def _first_letter(match: re.Match[str]) -> str:
+    return match.group(1)
 
 
 def is_stretched(word: str) -> bool:
@@ -124,8 +136,10 @@ class Token:
 
 
 def _spellings(core: str) -> tuple[str, ...]:
-    if core.isalpha() or core.isdigit():
+    if core.isdigit():
         return (core,)
+    if core.isalpha():
+        return _unstretched(core) if _STRETCH.search(core) else (core,)
     if not any(char.isalpha() for char in core):
         return (core,)
     spellings = [""]
@@ -133,7 +147,19 @@ def _spellings(core: str) -> tuple[str, ...]:
         options = LEET.get(char, (char,))
         spellings = [prefix + option for prefix in spellings for option in options]
         del spellings[_MAX_SPELLINGS:]
+    first = spellings[0]
+    if _STRETCH.search(first):  # a$$$hole, fuuuuck
+        spellings[1:1] = _unstretched(first)[1:]
+        del spellings[_MAX_SPELLINGS:]
     return tuple(dict.fromkeys(spellings))
+
+
+def _unstretched(word: str) -> tuple[str, ...]:
+    """A stretched word (``fuuuuck``, ``connnnard``) and the words it may stand for:
+    runs of three or more letters read as two letters, then as one (phrases compare
+    spellings exactly: ``fuuuuck you`` is ``fuck you``)."""
+    double = _STRETCHED_RUN.sub(r"\1\1", word)
+    return tuple(dict.fromkeys((word, _STRETCHED_RUN.sub(r"\1", word), double)))
 
 
 def tokenize(folded: Folded) -> list[Token]:

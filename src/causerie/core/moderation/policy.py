@@ -25,10 +25,10 @@ both languages and are always all applied).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from itertools import chain
 from types import MappingProxyType
 from typing import Final, Generic, NamedTuple, Protocol, TypeVar
 
@@ -246,7 +246,7 @@ _TLDS: Final = (
 _SPAMMY_TLDS: Final = frozenset({
     "xyz", "top", "click", "link", "site", "online", "shop", "store", "tk", "ml", "ga", "cf",
     "vip", "win", "bet", "icu", "buzz", "fun", "loan", "money", "cash", "casino", "cam", "xxx",
-    "sex", "porn", "pw", "ws", "su", "club",
+    "sex", "porn", "pw", "ws", "su", "club", "biz",
 })  # fmt: skip
 _URL: Final = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'`]+")
 _BARE_DOMAIN: Final = re.compile(
@@ -272,8 +272,9 @@ _HANDLE_AFTER_PLATFORM: Final = re.compile(
 )
 _MENTION: Final = re.compile(r"(?<![\w.@])@[A-Za-z_][\w.]{1,29}")
 _MONEY: Final = re.compile(
-    r"\d[\d\s.,]*\s?(?:€|\$|euros?|dollars?|k€|usd|eur)\s*(?:/|par|per|a|an|each|chaque)\s*"
-    r"(?:jour|day|semaine|week|heure|hour|h|mois|month|j)\b"
+    r"(?:\d[\d\s.,]*\s?(?:€|\$|£|euros?|dollars?|k€|usd|eur|gbp)|(?:€|\$|£)\s?\d[\d.,]*k?)"
+    r"\s*(?:/|par|per|a|an|each|chaque|every|pour chaque|for every)\s*"
+    r"(?:jour|day|semaine|week|heure|hour|h|mois|month|j|sondage|survey|clic|click|video)\b"
 )
 
 
@@ -283,6 +284,14 @@ P = TypeVar("P")
 class _Tag(NamedTuple):
     kind: str  # "term", "targeted", "bait" or "call"
     category: Category | None = None
+    langs: frozenset[str] = frozenset()  # targeted: the languages of the word (empty: any)
+
+
+class _Aim(NamedTuple):
+    """A marker's payload: how many tokens after it it reaches, in which languages."""
+
+    window: int
+    langs: frozenset[str]
 
 
 class _Match(NamedTuple):
@@ -292,22 +301,26 @@ class _Match(NamedTuple):
 
 
 def _phrase_end(
-    steps: Sequence[Step], tokens: Sequence[Token], step: int, position: int
+    steps: Sequence[Step], tokens: Sequence[Token], step: int, position: int, gap: int = 0
 ) -> int | None:
     """The index of the last token of ``steps[step:]`` after ``position``, or None.
 
-    Backtracks: in "envoie-moi une photo nue", "moi" and "une" may both start a gap.
+    Backtracks: in "envoie-moi une photo nue", "moi" and "une" may both start a gap;
+    an optional step is tried, then left out (its gap then goes to the next step).
     A phrase has a handful of steps and a gap is two words at most: cheap."""
     if step == len(steps):
         return position
     wanted = steps[step]
-    for index in range(position + 1, min(position + 2 + wanted.gap, len(tokens))):
+    gap = max(gap, wanted.gap)
+    for index in range(position + 1, min(position + 2 + gap, len(tokens))):
         if wanted.accepts(tokens[index].spellings):
             end = _phrase_end(steps, tokens, step + 1, index)
             if end is not None:
                 return end
         if tokens[index].plain in NEGATIONS:
             return None
+    if wanted.optional:
+        return _phrase_end(steps, tokens, step + 1, position, gap)
     return None
 
 
@@ -322,10 +335,47 @@ def _negated_after(text: str, tokens: Sequence[Token], end: int) -> bool:
     return not _PAUSE.search(text, tokens[end].end, tokens[end + 1].start)
 
 
+_BEFORE_NEGATIONS: Final = frozenset({"pas", "jamais", "not", "never", "dont", "cant", "wont"})
+#: "don't", "can't": an English negation is two tokens ("t" alone is the French "t'").
+_NT: Final = frozenset({"don", "can", "won", "didn", "shouldn", "wouldn", "couldn", "mustn"})
+
+
+def _negated_before(text: str, tokens: Sequence[Token], start: int) -> bool:
+    """A negation right before the phrase, in the same clause ("on ne peut pas *les
+    laisser se noyer*", "don't *let them drown*"): no match."""
+    if start == 0:
+        return False
+    before = tokens[start - 1].plain
+    if before not in _BEFORE_NEGATIONS and not (
+        before == "t" and start > 1 and tokens[start - 2].plain in _NT
+    ):
+        return False
+    return not _PAUSE.search(text, tokens[start - 1].end, tokens[start].start)
+
+
 def _opens_clause(text: str, tokens: Sequence[Token], position: int) -> bool:
     if position == 0:
         return True
     return bool(_PAUSE.search(text, tokens[position - 1].end, tokens[position].start))
+
+
+def _closes_clause(text: str, tokens: Sequence[Token], position: int) -> bool:
+    if position == len(tokens) - 1:
+        return True
+    return bool(_PAUSE.search(text, tokens[position].end, tokens[position + 1].start))
+
+
+def _by_entry(
+    entries: Iterable[tuple[str, str]], expand: Callable[[str], str]
+) -> dict[str, frozenset[str]]:
+    """Entries with the languages they come from (a word in both lists: both; a list
+    outside a language folder: any, the empty set)."""
+    langs: dict[str, set[str]] = {}
+    for entry, lang in entries:
+        langs.setdefault(expand(entry), set()).add(lang)
+    return {
+        entry: frozenset() if "" in found else frozenset(found) for entry, found in langs.items()
+    }
 
 
 class _Compiled(Generic[P]):
@@ -334,6 +384,49 @@ class _Compiled(Generic[P]):
     def __init__(self, entries: Iterable[tuple[str, P]], allow: frozenset[str]) -> None:
         self.index: WordIndex[P] = WordIndex(entries)
         self.allow = allow
+        self.starts: dict[tuple[str, ...], _Start[P] | None] = {}
+
+    def start(self, spellings: tuple[str, ...]) -> _Start[P] | None:
+        """The phrases that may start at a token of these spellings, by second word
+        (memoized: a handful of first words start most phrases)."""
+        if spellings in self.starts:
+            return self.starts[spellings]
+        phrases = self.index.phrases_from(spellings)
+        start: _Start[P] | None = None
+        if phrases:
+            seconds: dict[str, list[tuple[int, Phrase[P]]]] = {}
+            always: list[tuple[int, Phrase[P]]] = []
+            for order, phrase in enumerate(phrases):
+                if len(phrase.steps) < 2 or phrase.steps[1].stems or phrase.steps[1].optional:
+                    always.append((order, phrase))
+                if len(phrase.steps) >= 2:
+                    for word in phrase.steps[1].words:
+                        seconds.setdefault(word, []).append((order, phrase))
+            start = _Start(
+                {word: tuple(group) for word, group in seconds.items()},
+                tuple(always),
+                max(phrase.steps[1].gap if len(phrase.steps) > 1 else 0 for phrase in phrases),
+                any(len(phrase.steps) < 2 for phrase in phrases),
+            )
+        if len(self.starts) >= _MAX_STARTS:
+            self.starts.clear()
+        self.starts[spellings] = start
+        return start
+
+    def candidates(self, tokens: Sequence[Token], position: int) -> list[Phrase[P]]:
+        """The phrases that may match from ``position``: their second word follows
+        within its gap (or they have no plain second word), in list order."""
+        start = self.start(tokens[position].spellings)
+        if start is None:
+            return []
+        found = list(start.always)
+        for following in tokens[position + 1 : position + 2 + start.gap]:
+            for spelling in following.spellings:
+                found += start.seconds.get(spelling, ())
+        if len(found) > 1:
+            unique = dict(found)  # by rank: a phrase may follow from two second words
+            return [unique[rank] for rank in sorted(unique)]
+        return [phrase for _, phrase in found]
 
     def matches(
         self, tokens: Sequence[Token], *, join: bool = False, text: str = ""
@@ -348,11 +441,16 @@ class _Compiled(Generic[P]):
                     if hit is not None:
                         found.append((_Match(hit[0], position, position), hit[1]))
                         break
-            for phrase in index.phrases_from(spellings):
+            for phrase in self.candidates(tokens, position):
                 if phrase.anchored and not _opens_clause(text, tokens, position):
                     continue
                 end = _phrase_end(phrase.steps, tokens, 1, position)
-                if end is not None and not _negated_after(text, tokens, end):
+                if (
+                    end is not None
+                    and not _negated_after(text, tokens, end)
+                    and not _negated_before(text, tokens, position)
+                    and (not phrase.closed or _closes_clause(text, tokens, end))
+                ):
                     found.append((_Match(phrase.entry, position, end), phrase.payload))
             if join and position + 1 < len(tokens):
                 joined = token.plain + tokens[position + 1].plain
@@ -387,18 +485,36 @@ class Policy:
         self.config = config
         self.classifier = classifier
         allow = frozenset(word for entry in lexicon.allow for word in entry_words(entry))
+        expand = lexicon.expander()
         # One index for every list matched on each message: one pass over the tokens.
         entries: list[tuple[str, _Tag]] = [
-            (entry, _Tag("term", category))
+            (expand(entry), _Tag("term", category))
             for category, category_entries in lexicon.terms.items()
             for entry in category_entries
         ]
-        entries += [(entry, _Tag("targeted")) for entry in lexicon.targeted]
-        entries += [(entry, _Tag("bait")) for entry in lexicon.bait]
-        entries += [(entry, _Tag("call")) for entry in lexicon.calls]
+        targeted = _by_entry(lexicon.with_langs("targeted"), expand)
+        entries += [(entry, _Tag("targeted", None, langs)) for entry, langs in targeted.items()]
+        # A word may be listed in several languages, as a word here and a stem there:
+        # the languages of a one-word match are those of every list that knows it.
+        by_lang: dict[str, list[tuple[str, None]]] = {}
+        for entry, langs in targeted.items():
+            for lang in langs or ("",):
+                by_lang.setdefault(lang, []).append((entry, None))
+        self._targeted_by_lang = tuple(
+            (lang, WordIndex(lang_entries)) for lang, lang_entries in sorted(by_lang.items())
+        )
+        entries += [(expand(entry), _Tag("bait")) for entry in lexicon.bait]
+        entries += [(expand(entry), _Tag("call")) for entry in lexicon.calls]
         self._lists: _Compiled[_Tag] = _Compiled(entries, allow)
-        self._markers: _Compiled[int] = _Compiled(
-            (_marker(entry) for entry in lexicon.markers), frozenset()
+        markers: dict[tuple[str, int], set[str]] = {}
+        for entry, lang in lexicon.with_langs("markers"):
+            markers.setdefault(_marker(expand(entry)), set()).add(lang)
+        self._markers: _Compiled[_Aim] = _Compiled(
+            (
+                (phrase, _Aim(window, frozenset() if "" in langs else frozenset(langs)))
+                for (phrase, window), langs in markers.items()
+            ),
+            frozenset(),
         )
         self._domains = frozenset(
             fold_plain(domain).removeprefix("www.")
@@ -416,7 +532,16 @@ class Policy:
             word[:length] for word in self._lists.index.words for length in range(1, len(word))
         )
         self._chunks: dict[str, _Chunk] = {}
-        self._starts: dict[tuple[str, ...], _Start] = {}
+        self._keys: dict[str, _Key] = {}  # the repeated-message rule's memo
+        # Two adjacent tokens that read as a listed word ("con nard"), for ``_clean``:
+        # every split of every word ``_joins`` would find.
+        self._join_pairs = frozenset(
+            (word[:cut], word[cut:])
+            for word in self._lists.index.words
+            if (len(word) >= 6 or len(word) == 2) and word not in self._lists.allow
+            for cut in range(1, len(word))
+            if len(word) >= 6 or cut == 1
+        )
 
     def _unmask(self, tokens: list[Token]) -> list[Token]:
         """``f*ck``, ``c**nard``: each ``*`` stands for a letter of a word the lists know."""
@@ -444,20 +569,27 @@ class Policy:
         """The verdict on ``text`` sent in ``context``. ``history``: the author's recent
         messages in this context, most recent last (the caller bounds it; only the last
         20 are read)."""
-        context = Context(context)
+        if context.__class__ is not Context:
+            context = Context(context)
         if self._clean(text, history):
             # Proven: no list, link, spam or personal-data rule can find anything.
-            classified = (
-                [] if self.classifier is None else self._classified(self.classifier, text, lang)
+            if self.classifier is None:
+                if context is Context.COMMENT and self.config.premoderation:
+                    return self._decide(text, context, [])
+                return Verdict(Action.ALLOW, (), text, None)
+            return self._decide(
+                text, context, _unique(self._classified(self.classifier, text, lang))
             )
-            return self._decide(text, context, _unique(classified))
         folded = fold(text)
-        tokens = self._unmask(tokenize(folded))
-        matches: dict[str, list[tuple[_Match, Category | None]]] = {
+        tokens = tokenize(folded)
+        if self.config.repeat_limit > 0:  # before wildcards are read, as for any history text
+            self._remember(text, tuple(token.plain for token in tokens))
+        tokens = self._unmask(tokens)
+        matches: dict[str, list[tuple[_Match, _Tag]]] = {
             "term": [], "targeted": [], "bait": [], "call": []
         }  # fmt: skip
         for match, tag in self._lists.matches(tokens, join=True, text=text):
-            matches[tag.kind].append((match, tag.category))
+            matches[tag.kind].append((match, tag))
         findings: list[Finding] = []
         findings += self._toxic(text, tokens, matches["term"], matches["targeted"])
         personal = self._personal_data(text, context)
@@ -480,11 +612,11 @@ class Policy:
         spaced-out letters are joined (three single-letter tokens in a row: then the
         text is tokenized as ``check`` does)."""
         chunks = self._chunks
+        pairs = self._join_pairs
         flags = digits = run = 0
-        joined = False
+        joined = phrased = False
         last = ""
-        tokens: list[Token] = []
-        starts: list[tuple[int, _Start]] = []
+        infos: list[_Chunk] = []
         for chunk in text.split():
             info = chunks.get(chunk)
             if info is None:
@@ -493,14 +625,13 @@ class Policy:
                 return False
             flags |= info.flags
             digits += info.digits
-            if info.first is None:
+            first = info.first
+            if first is None:
                 continue
-            if info.starts:
-                offset = len(tokens)
-                starts += [(offset + position, start) for position, start in info.starts]
-            tokens += info.tokens
-            if last and last in self._prefixes and self._joins(last, info.first):
+            if (last, first) in pairs:  # "con nard": two tokens that read as a listed word
                 return False
+            infos.append(info)
+            phrased = phrased or bool(info.starts)
             if info.lead == info.size:
                 run += info.size
             else:
@@ -519,22 +650,38 @@ class Policy:
             tokens = tokenize(fold(text))
             if not self._tokens_clean(tokens):
                 return False
+            words = tuple(token.plain for token in tokens)
         else:
-            for position, (seconds, stemmed, gap) in starts:
-                candidates = list(stemmed)
-                for following in tokens[position + 1 : position + 2 + gap]:
-                    for spelling in following.spellings:
-                        candidates += seconds.get(spelling, ())
-                if any(
-                    _phrase_end(phrase.steps, tokens, 1, position) is not None
-                    for phrase in candidates
-                ):
-                    return False
-        if self.config.repeat_limit > 0 and history and len(tokens) >= 3:
-            mine = tuple(token.plain for token in tokens)
-            if self._repeats(text, mine, history) >= self.config.repeat_limit:
+            if phrased and self._phrase_in(infos):
+                return False
+            words = tuple(chain.from_iterable([info.plains for info in infos]))
+        if self.config.repeat_limit > 0:
+            self._remember(text, words)  # the next checks read it as history
+            if (
+                history
+                and len(words) >= 3
+                and self._repeats(text, words, history) >= self.config.repeat_limit
+            ):
                 return False
         return True
+
+    def _phrase_in(self, infos: Sequence[_Chunk]) -> bool:
+        """A listed phrase starts at one of the chunks' tokens (anchors and negations
+        not considered: they only turn a match down)."""
+        tokens = [token for info in infos for token in info.tokens]
+        offset = 0
+        for info in infos:
+            for position, start in info.starts:
+                position += offset
+                candidates = list(start.always)
+                for following in tokens[position + 1 : position + 2 + start.gap]:
+                    for spelling in following.spellings:
+                        candidates += start.seconds.get(spelling, ())
+                for _, phrase in candidates:
+                    if _phrase_end(phrase.steps, tokens, 1, position) is not None:
+                        return True
+            offset += info.size
+        return False
 
     def _joins(self, first: str, second: str) -> bool:
         """Two adjacent tokens that read as a listed word (``matches(join=True)``)."""
@@ -581,34 +728,22 @@ class Policy:
         """What a whitespace-free piece of text may contribute to a finding."""
         folded = fold(chunk)
         tokens = raw_tokens(folded)
-        index = self._lists.index
+        dotted = "." in chunk  # every link holds a "." (or "://")
         loud = (
             "@" in chunk  # e-mail, mention, leetspeak a
-            or _URL.search(chunk) is not None
-            or _BARE_DOMAIN.search(chunk) is not None
+            or ((dotted or ":" in chunk) and _URL.search(chunk) is not None)
+            or (dotted and _BARE_DOMAIN.search(chunk) is not None)
             or _PLATFORM_WORD.search(chunk) is not None
         )
-        starts: list[tuple[int, _Start]] = []
+        starts: list[tuple[int, _Start[_Tag]]] = []
         for position, token in enumerate(tokens):
-            phrases = index.phrases_from(token.spellings)
-            if phrases:
-                # The phrases that start here, by their second word: only those whose
-                # second word follows closely can match.
-                if any(len(phrase.steps) < 2 for phrase in phrases):
+            # The phrases that start here, by their second word: only those whose
+            # second word follows closely can match.
+            start = self._lists.start(token.spellings)
+            if start is not None:
+                if start.single:
                     loud = True
                     break
-                start = self._starts.get(token.spellings)
-                if start is None:
-                    seconds: dict[str, list[Phrase[_Tag]]] = {}
-                    for phrase in phrases:
-                        for word in phrase.steps[1].words:
-                            seconds.setdefault(word, []).append(phrase)
-                    start = _Start(
-                        {word: tuple(group) for word, group in seconds.items()},
-                        tuple(phrase for phrase in phrases if phrase.steps[1].stems),
-                        max(phrase.steps[1].gap for phrase in phrases),
-                    )
-                    self._starts[token.spellings] = start  # shared by the chunks
                 starts.append((position, start))
             if self._token_loud(token) or (
                 position > 0
@@ -633,8 +768,9 @@ class Policy:
         info = _Chunk(
             loud=loud,
             flags=flags,
-            digits=len(_DIGIT.findall(chunk)),
+            digits=sum(map(len, _PHONE_DIGITS.findall(chunk))),
             tokens=tuple(tokens),
+            plains=tuple(token.plain for token in tokens),
             starts=tuple(starts),
             first=tokens[0].plain if tokens else None,
             last=tokens[-1].plain if tokens else "",
@@ -645,20 +781,46 @@ class Policy:
         )
         if len(self._chunks) >= _MAX_CHUNKS:
             self._chunks.clear()
-            self._starts.clear()
         self._chunks[chunk] = info
         return info
 
     def _repeats(self, text: str, mine: tuple[str, ...], history: Sequence[str]) -> int:
-        size = len(text)
-        return sum(
-            earlier == text
-            or (
-                0.7 * size <= len(earlier) <= 1.3 * size  # cheap: unlike lengths differ
-                and _similar(mine, _plains(earlier))
-            )
-            for earlier in history[-20:]
-        )
+        """How many of the last 20 texts of ``history`` equal ``text`` or nearly (the
+        same words, token Jaccard ≥ 0.8). Each earlier text is normalized once: its
+        words are remembered (``_key``), most often from its own check."""
+        low, high = 0.7 * len(text), 1.3 * len(text)
+        count = 0
+        keys = self._keys
+        bag = frozenset(mine)
+        size = len(bag)
+        for earlier in history[-20:]:
+            if earlier == text:
+                count += 1
+            elif low <= len(earlier) <= high:  # cheap: unlike lengths differ
+                key = keys.get(earlier)
+                if key is None:
+                    key = self._remember(earlier, _words(earlier))
+                words, other = key
+                if words == mine:
+                    count += 1
+                # Jaccard ≥ 0.8 with three distinct words at least; |a ∩ b| / |a ∪ b| is
+                # at most min / max of the sizes: most pairs are told apart by sizes alone.
+                elif size >= 3 and 4 * size <= 5 * len(other) and 4 * len(other) <= 5 * size:
+                    common = len(bag & other)
+                    if common / (size + len(other) - common) >= 0.8:
+                        count += 1
+        return count
+
+    def _remember(self, text: str, words: tuple[str, ...]) -> _Key:
+        """The words of ``text`` (before wildcards are read), remembered: a chat checks
+        each text once as a message, then up to 20 times as history."""
+        key = self._keys.get(text)
+        if key is None:
+            key = _Key(words, frozenset(words))
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.clear()
+            self._keys[text] = key
+        return key
 
     def _decide(self, text: str, context: Context, findings: list[Finding]) -> Verdict:
         action, reason = Action.ALLOW, None
@@ -684,30 +846,83 @@ class Policy:
         self,
         text: str,
         tokens: Sequence[Token],
-        terms: list[tuple[_Match, Category | None]],
-        targeted: list[tuple[_Match, Category | None]],
+        terms: list[tuple[_Match, _Tag]],
+        targeted: list[tuple[_Match, _Tag]],
     ) -> list[Finding]:
-        """Words and phrases of the lists. A threat between quotation marks is reported
-        speech ("the suspect shouted « je vais te tuer »"), not a threat."""
-        quotes = [match.span() for match in _QUOTE.finditer(text)]
-        findings = [
-            Finding(category, match.entry, tokens[match.first].start, tokens[match.last].end)
-            for match, category in terms
-            if category is not None
-            and (
-                category not in _REPORTABLE
-                or not _quoted(quotes, tokens[match.first].start, tokens[match.last].end)
-            )
-        ]
+        """Words and phrases of the lists. Between quotation marks, a threat or harassment
+        is reported speech ("the suspect shouted « je vais te tuer »"), and any word is
+        mentioned, not used, when the message says so (*le mot « nègre »*, *ceux qui
+        écrivent « rentre dans ton pays »*, *les « salauds de pauvres » de Gabin*): see
+        ``_mentioned``."""
+        quotes = (
+            [match.span() for match in _QUOTE.finditer(text)] if _QUOTE_MARK.search(text) else []
+        )
+        mentioned = self._mentioned(text, tokens, quotes) if quotes else []
+        findings: list[Finding] = []
+        for match, tag in terms:
+            category = tag.category
+            if category is None:
+                continue
+            start, end = tokens[match.first].start, tokens[match.last].end
+            if _quoted(mentioned, start, end) or (
+                category in _REPORTABLE and _quoted(quotes, start, end)
+            ):
+                continue
+            findings.append(Finding(category, match.entry, start, end))
         if targeted:
             markers = self._markers.matches(tokens, text=text)
-            for match, _ in targeted:
-                if _vocative(text, tokens, match.first, match.last) or any(
-                    marker.last < match.first <= marker.last + window for marker, window in markers
+            aimed = {match.first for match, _ in targeted}
+            for match, tag in targeted:
+                langs = tag.langs
+                if match.first == match.last and len(self._targeted_by_lang) > 1:
+                    langs = self._langs_of(tokens[match.first])
+                if _quoted(mentioned, tokens[match.first].start, tokens[match.last].end):
+                    continue
+                if _vocative(text, tokens, match.first, match.last, markers) or any(
+                    marker.last < match.first <= marker.last + aim.window
+                    and (not aim.langs or not langs or not aim.langs.isdisjoint(langs))
+                    and _only_fillers(tokens, marker.last + 1, match.first, aimed)
+                    for marker, aim in markers
                 ):
                     start, end = tokens[match.first].start, tokens[match.last].end
                     findings.append(Finding(Category.INSULT, match.entry, start, end))
         return findings
+
+    def _langs_of(self, token: Token) -> frozenset[str]:
+        """The languages whose targeted lists know this token (empty: any)."""
+        langs = {
+            lang
+            for lang, index in self._targeted_by_lang
+            if any(index.word(spelling) is not None for spelling in token.spellings)
+        }
+        return frozenset() if "" in langs else frozenset(langs)
+
+    def _mentioned(
+        self, text: str, tokens: Sequence[Token], quotes: list[tuple[int, int]]
+    ) -> list[tuple[int, int]]:
+        """The quotes that name words rather than aim them: the message talks about words
+        (a cue outside the quotes: *mot*, *écrivent*, *traité de*, *said*, *slur*…), or
+        the quote is a name after a definite article (*les « salauds de pauvres »*).
+        Never a quote aimed at the reader (*t'es un « connard »*: a marker just before)."""
+        outside = [
+            token
+            for token in tokens
+            if not any(left <= token.start < right for left, right in quotes)
+        ]
+        cue = any(
+            token.plain in _MENTION_WORDS or token.plain.startswith(_MENTION_STEMS)
+            for token in outside
+        )
+        aimed = {marker.last for marker, _ in self._markers.matches(tokens, text=text)}
+        found: list[tuple[int, int]] = []
+        for left, right in quotes:
+            before = [index for index, token in enumerate(tokens) if token.end <= left]
+            last = before[-1] if before else None
+            if last is not None and (last in aimed or (last - 1) in aimed):
+                continue  # t'es un « connard »
+            if cue or (last is not None and tokens[last].plain in _DEFINITE):
+                found.append((left, right))
+        return found
 
     # -- personal data ---------------------------------------------------------------------
 
@@ -755,19 +970,23 @@ class Policy:
         folded: str,
         tokens: Sequence[Token],
         history: Sequence[str],
-        bait_matches: list[tuple[_Match, Category | None]],
-        calls: list[tuple[_Match, Category | None]],
+        bait_matches: list[tuple[_Match, _Tag]],
+        calls: list[tuple[_Match, _Tag]],
         *,
         has_contact: bool,
     ) -> list[Finding]:
         findings: list[Finding] = []
         links = 0
         for start, end, host, bare_without_path in self._links(text):
-            links += 1
             unknown = not _domain_in(host, self._domains)
-            spammy = host.rsplit(".", 1)[-1] in _SPAMMY_TLDS
-            # A bare "amazon.com" names a company; with a path, a scheme or a spammy
-            # top-level domain, it is a link to follow.
+            links += unknown  # a link to a known site makes no bait a spam
+            labels = host.split(".")
+            spammy = labels[-1] in _SPAMMY_TLDS or (
+                # "promo-france24.com": a made-up name, not a company's
+                len(labels) >= 2 and any(char == "-" or char.isdigit() for char in labels[-2])
+            )
+            # A bare "amazon.com" names a company; with a path, a scheme, a spammy
+            # top-level domain or a made-up name, it is a link to follow.
             if _domain_in(host, self._blocked) or (unknown and (not bare_without_path or spammy)):
                 findings.append(Finding(Category.SPAM, f"link:{host}", start, end))
         bait = {match.entry: match for match, _ in bait_matches}
@@ -816,6 +1035,24 @@ class Policy:
 DEFAULT_THRESHOLD: Final = 0.8
 _QUOTE: Final = re.compile(r"«[^«»]{1,300}»|\"[^\"]{1,300}\"|“[^“”]{1,300}”")
 _REPORTABLE: Final = frozenset({Category.THREAT, Category.HARASSMENT})
+_QUOTE_MARK: Final = re.compile(r"[«\"“]")
+#: Words by which a message talks about words (stems, then whole words): what is
+#: between its quotes is mentioned, not said to anyone.
+_MENTION_STEMS: Final = (
+    "insult", "injur", "slur", "qualifi", "surnom", "nickname", "ecri", "write", "wrote",
+    "written", "repond", "reply", "repli", "shout", "yell", "scand", "chant", "slogan",
+    "graffiti", "banderole", "banner", "pancarte", "titre", "title", "intitul", "chanson",
+    "replique", "citation", "quot", "traite", "traitai", "traitan", "menac", "threat",
+    "accus", "hurl",
+)  # fmt: skip
+_MENTION_WORDS: Final = frozenset({
+    "mot", "mots", "terme", "termes", "expression", "word", "words", "term", "terms", "dit",
+    "dits", "dite", "dites", "disent", "disait", "disaient", "dire", "said", "say", "says",
+    "saying", "told", "tell", "crie", "criait", "crient", "criaient", "cried", "film",
+    "livre", "book", "roman", "novel", "song", "cite", "cites", "lu", "read", "entendu",
+    "heard", "appele", "appelee", "appeles", "called", "calling", "tag", "tags",
+})  # fmt: skip
+_DEFINITE: Final = frozenset({"le", "la", "les", "l", "the", "ce", "ces", "cette", "du", "des"})
 
 
 def _quoted(quotes: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -826,10 +1063,60 @@ def _quoted(quotes: list[tuple[int, int]], start: int, end: int) -> bool:
 _WILDCARD_WORDS: Final = ("fuck", "shit", "merde", "putain", "bitch", "cunt", "dick")
 
 
-def _vocative(text: str, tokens: Sequence[Token], first: int, last: int) -> bool:
-    """A word said to someone: the whole message ("Abruti !", "crétin va") or its close
-    after a comma ("Relis l'article, crétin.")."""
+#: What may sit between a marker and the word it aims: "t'es *vraiment un gros* con",
+#: "you're *such a fucking* idiot"; any other word means the marker aims elsewhere
+#: ("tu es *passé devant un* clochard").
+_FILLERS: Final = frozenset({
+    "un", "une", "des", "de", "d", "du", "le", "la", "les", "l", "qu", "que", "vraiment",
+    "trop", "tellement", "si", "completement", "grave", "juste", "bien", "tous", "toutes",
+    "vrai", "vraie", "veritable", "sacre", "sacree", "putain", "gros", "grosse", "petit",
+    "petite", "sale", "sales", "pauvre", "espece", "vieux", "vieille", "rien", "plus",
+    "meme", "encore", "toujours", "mais", "quel", "quelle", "ptit", "ptite",
+    "sombre", "triple", "bande", "immense", "enorme", "total", "totalement", "franchement",
+    "a", "an", "the", "so", "such", "fucking", "fuckin", "really", "complete", "completely",
+    "totally", "absolute", "absolutely", "utter", "utterly", "big", "little", "fat",
+    "stupid", "dumb", "ugly", "bloody", "damn", "dirty", "filthy", "pathetic", "worthless",
+    "just", "all", "like", "most", "biggest", "fkn", "fking", "very", "massive", "sad",
+    "old", "lying", "useless", "as", "being", "literally", "clearly", "obviously",
+    "also", "still", "too", "ur", "re", "r",
+})  # fmt: skip
+
+
+#: Words that make a two-word message an exclamation about something, not a vocative.
+_INTENSIFIERS: Final = frozenset({
+    "trop", "tres", "vraiment", "si", "tellement", "super", "assez", "plutot", "hyper",
+    "so", "very", "too", "really", "totally", "quite", "pretty", "how", "extremely",
+})  # fmt: skip
+
+
+def _only_fillers(tokens: Sequence[Token], start: int, end: int, aimed: set[int]) -> bool:
+    """Between a marker and its word, only fillers or other aimed words."""
+    return all(tokens[index].plain in _FILLERS or index in aimed for index in range(start, end))
+
+
+def _vocative(
+    text: str,
+    tokens: Sequence[Token],
+    first: int,
+    last: int,
+    markers: Sequence[tuple[_Match, _Aim]] = (),
+) -> bool:
+    """A word said to someone: the whole message ("Abruti !"), its close after a comma
+    ("Relis l'article, crétin."), or its opening before a pause or a "va" that closes
+    the clause when the message speaks to someone ("Abruti, t'es trop bête", "Triso
+    va"); "Stupide, ce projet de loi." speaks to no one."""
     if len(tokens) <= 2 and (first == 0 or last == len(tokens) - 1):
+        # "Abruti !", "crétin va"; but "Trop tard", "So gross": an exclamation.
+        return not any(token.plain in _INTENSIFIERS for token in tokens)
+    following = last + 1
+    if (
+        following < len(tokens)
+        and tokens[following].plain in ("va", "vas")
+        and _closes_clause(text, tokens, following)
+        and _opens_clause(text, tokens, first)
+    ):
+        return True
+    if first == 0 and markers and _closes_clause(text, tokens, last):
         return True
     if last != len(tokens) - 1 or first == 0:
         return False
@@ -845,27 +1132,32 @@ def _marker(entry: str) -> tuple[str, int]:
     return entry, 3
 
 
-@lru_cache(maxsize=1024)
-def _plains(text: str) -> tuple[str, ...]:
-    """The plain tokens of an earlier message (the history is read again and again)."""
-    return tuple(token.plain for token in tokenize(fold(text)))
+class _Key(NamedTuple):
+    """The words of a text, in order and as a set (the repeated-message rule)."""
+
+    words: tuple[str, ...]
+    bag: frozenset[str]
 
 
-class _Start(NamedTuple):
-    """The phrases that start at a token: by second word, those whose second step
-    has stems, and how many tokens may come before the second word."""
+@dataclass(frozen=True, slots=True)
+class _Start(Generic[P]):
+    """The phrases that start at a token, each with its rank in the list: by second
+    word; those always tried (second step with stems, optional, or none); how many
+    tokens may come before a second word; whether a one-word phrase starts here."""
 
-    seconds: Mapping[str, tuple[Phrase[_Tag], ...]]
-    stemmed: tuple[Phrase[_Tag], ...]
+    seconds: Mapping[str, tuple[tuple[int, Phrase[P]], ...]]
+    always: tuple[tuple[int, Phrase[P]], ...]
     gap: int
+    single: bool
 
 
 class _Chunk(NamedTuple):
     loud: bool  # may hold a listed word, a link, an e-mail, a handle…
     flags: int  # _HAS_* hints: rules that need other chunks to match
-    digits: int  # decimal digits (phone numbers)
+    digits: int  # decimal digits that may belong to a phone number (see _PHONE_DIGITS)
     tokens: tuple[Token, ...]  # spaced-out letters not joined
-    starts: tuple[tuple[int, _Start], ...]  # tokens that start phrases
+    plains: tuple[str, ...]  # their plain spellings
+    starts: tuple[tuple[int, _Start[_Tag]], ...]  # tokens that start phrases
     first: str | None  # first token (None: no token)
     last: str  # last token
     size: int  # tokens
@@ -875,12 +1167,18 @@ class _Chunk(NamedTuple):
 
 
 _MAX_CHUNKS: Final = 50_000
+_MAX_STARTS: Final = 20_000
+_MAX_KEYS: Final = 20_000  # texts remembered for the repeated-message rule
 _HAS_DIGIT, _HAS_CURRENCY, _HAS_AT, _HAS_DOT = 1, 2, 4, 8
 _MONEY_HINT: Final = _HAS_DIGIT | _HAS_CURRENCY
 _SPELT_HINT: Final = _HAS_AT | _HAS_DOT
 _DIGIT: Final = re.compile(r"\d")
+#: The digits a phone number may hold: a phone pattern never starts after a letter or a
+#: digit and holds no letter, so digits after a letter in the same word ("t2024…",
+#: "A380") are never part of one.
+_PHONE_DIGITS: Final = re.compile(r"(?<!\w)\d+")
 #: What _MONEY needs besides a digit: a currency after a digit, a space, "." or ",".
-_CURRENCY: Final = re.compile(r"(?:^|[\d\s.,])(?:€|\$|eur|dollar|k€|usd)")
+_CURRENCY: Final = re.compile(r"[€$£]|(?:^|[\d\s.,])(?:eur|dollar|usd|gbp)")
 #: What _EMAIL_SPELT needs: an "at" and a "dot" (or "point").
 _SPELT_AT: Final = re.compile(r"(?i)\[at\]|\(at\)|\{at\}|arobase|^at$")
 _SPELT_DOT: Final = re.compile(r"(?i)dot|point")
@@ -888,11 +1186,9 @@ _SPELT_DOT: Final = re.compile(r"(?i)dot|point")
 _PLATFORM_WORD: Final = re.compile(rf"(?i)\b(?:{_PLATFORM})\b")
 
 
-def _similar(mine: Sequence[str], earlier: Sequence[str]) -> bool:
-    if mine == earlier:
-        return True
-    a, b = set(mine), set(earlier)
-    return len(a) >= 3 and len(a & b) / len(a | b) >= 0.8
+def _words(text: str) -> tuple[str, ...]:
+    """The plain tokens of a text, as ``check`` reads them before wildcards."""
+    return tuple(token.plain for token in tokenize(fold(text)))
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
