@@ -190,7 +190,12 @@ def moderation_check(
     import orjson
 
     from causerie.core.moderation import Context, EvalFormatError, Policy, evaluate, parse_eval
-    from causerie.moderation_data import load_config, load_lexicon, publisher_dir
+    from causerie.moderation_data import (
+        load_classifier,
+        load_config,
+        load_lexicon,
+        publisher_dir,
+    )
 
     if context not in ("chat", "comment"):
         typer.echo(f"--context must be chat or comment, not {context!r}", err=True)
@@ -207,7 +212,7 @@ def moderation_check(
     folder = publisher_dir(settings)
     # Pre-moderation holds every comment whatever it says: score what the rules decide.
     config = dataclasses.replace(load_config(settings, folder), premoderation=False)
-    policy = Policy(config, load_lexicon(folder))
+    policy = Policy(config, load_lexicon(folder), load_classifier(settings.classifier))
     result = evaluate(policy, rows, Context(context))
     if json:
         typer.echo(orjson.dumps(result.as_json()).decode())
@@ -229,6 +234,131 @@ def moderation_check(
                 f"line {outcome.row.line}: {outcome.row.label} -> {outcome.predicted}"
                 f" [{terms}] {outcome.row.text}"
             )
+
+
+# --- moderators of the dashboard (/admin) --------------------------------------------
+
+moderator_app = typer.Typer(help="Moderators of the dashboard (/admin).", no_args_is_help=True)
+app.add_typer(moderator_app, name="moderator")
+
+_PASSWORD_STDIN = typer.Option(
+    "--password-stdin", help="Read the password from one line of standard input (scripts)."
+)
+
+
+def _read_new_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or asked twice with hidden input. Exit 1 if weak."""
+    from causerie.web.admin import check_password
+
+    if from_stdin:
+        password = typer.get_text_stream("stdin").readline().removesuffix("\n").removesuffix("\r")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        return check_password(password)
+    except ValueError as exc:
+        typer.echo(f"Refused: {exc}.", err=True)
+        raise typer.Exit(1) from exc
+
+
+@moderator_app.command("add")
+def moderator_add(
+    name: Annotated[str, typer.Argument(help="1 to 40 letters, digits or . @ + - _")],
+    password_stdin: Annotated[bool, _PASSWORD_STDIN] = False,
+) -> None:
+    """Create a moderator of the dashboard.
+
+    The password is asked twice (hidden), or read from one line of stdin. Exit 1 if
+    the name is taken or invalid, or the password shorter than 10 characters.
+    """
+    import asyncio
+    import time
+
+    from argon2 import PasswordHasher
+
+    from causerie.store.database import Database, database_url
+    from causerie.store.safety import ModeratorExists, SafetyStore
+    from causerie.web.admin import check_moderator_name
+
+    try:
+        name = check_moderator_name(name)
+    except ValueError as exc:
+        typer.echo(f"Refused: {exc}.", err=True)
+        raise typer.Exit(1) from exc
+    settings = Settings()
+    _prepare_database(settings)
+    url = database_url(settings.database_url, settings.data_dir)
+
+    async def taken() -> bool:
+        database = Database(url)
+        try:
+            return await SafetyStore(database).moderator_by_name(name) is not None
+        finally:
+            await database.close()
+
+    if asyncio.run(taken()):  # say it before asking for a password
+        typer.echo(f"A moderator named {name!r} already exists: nothing changed.", err=True)
+        raise typer.Exit(1)
+    password_hash = PasswordHasher().hash(_read_new_password(password_stdin))
+
+    async def add() -> None:
+        database = Database(url)
+        safety = SafetyStore(database)
+        try:
+            now = time.time_ns() // 1000
+            await safety.add_moderator(name, password_hash, now)
+            await safety.audit(None, "moderator.add", f"moderator:{name}", "cli", now)
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(add())
+    except ModeratorExists as exc:
+        typer.echo(f"A moderator named {name!r} already exists: nothing changed.", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"moderator {name} added")
+
+
+@moderator_app.command("passwd")
+def moderator_passwd(
+    name: Annotated[str, typer.Argument(help="The moderator's name.")],
+    password_stdin: Annotated[bool, _PASSWORD_STDIN] = False,
+) -> None:
+    """Set a moderator's password and end their sessions.
+
+    Exit 1 if there is no such moderator or the password is shorter than 10 characters.
+    """
+    import asyncio
+    import time
+
+    from argon2 import PasswordHasher
+
+    from causerie.store.database import Database, database_url
+    from causerie.store.safety import SafetyStore
+
+    settings = Settings()
+    _prepare_database(settings)
+    password_hash = PasswordHasher().hash(_read_new_password(password_stdin))
+
+    async def change() -> bool:
+        database = Database(database_url(settings.database_url, settings.data_dir))
+        safety = SafetyStore(database)
+        try:
+            moderator = await safety.moderator_by_name(name.strip())
+            if moderator is None:
+                return False
+            await safety.set_password(moderator.id, password_hash)
+            await safety.delete_sessions_of(moderator.id)
+            now = time.time_ns() // 1000
+            await safety.audit(None, "moderator.passwd", f"moderator:{moderator.name}", "cli", now)
+            return True
+        finally:
+            await database.close()
+
+    if not asyncio.run(change()):
+        typer.echo(f"No moderator named {name!r}: nothing changed.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"password of {name} changed; their sessions are closed")
 
 
 @app.command()

@@ -9,12 +9,14 @@ layout: by default ``{data_dir}/moderation/``. Its lists are added to the packag
 
 from __future__ import annotations
 
+import importlib
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from causerie.core.moderation import Lexicon, Policy, PolicyConfig, parse_actions
+from causerie.core.moderation import Lexicon, PolicyConfig, parse_actions
+from causerie.core.moderation.policy import Classifier
 from causerie.settings import Settings
 
 ACTIONS_FILE = "actions.txt"
@@ -77,7 +79,23 @@ def publisher_dir(settings: Settings) -> Path:
     return settings.data_dir / "moderation"
 
 
-def build_policy(settings: Settings) -> Policy:
-    """The policy the server applies: packaged lists + the publisher's, the site's actions."""
-    folder = publisher_dir(settings)
-    return Policy(load_config(settings, folder), load_lexicon(folder))
+def load_classifier(spec: str | None) -> Classifier | None:
+    """The site's classifier from ``package.module:factory`` (``CAUSERIE_CLASSIFIER``).
+
+    The factory is called once, without arguments; what it returns must have a
+    ``scores(text, lang)`` method. Raises ValueError with a clear message otherwise: a
+    site that asked for a classifier must not start without it.
+    """
+    if not spec:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"CAUSERIE_CLASSIFIER={spec!r}: expected 'package.module:factory'")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"CAUSERIE_CLASSIFIER={spec!r}: {exc}") from exc
+    classifier = factory()
+    if not callable(getattr(classifier, "scores", None)):
+        raise ValueError(f"CAUSERIE_CLASSIFIER={spec!r}: the object has no scores(text, lang)")
+    return classifier  # type: ignore[no-any-return]

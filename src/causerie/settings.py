@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     chat_cooldown: float = Field(600.0, ge=0)
     """Seconds such an offender (keyed address hash) must wait before joining again."""
 
+    block_days: int = Field(30, ge=1, le=3650)
+    """Days during which a reader who blocked their partner is not paired with them again."""
+    reports_per_hour: int = Field(10, ge=1)
+    """Reports one chat client (or address) may send per hour."""
+    report_retention_days: int = Field(90, ge=1)
+    """Days a handled report (with its transcript) is kept before it is deleted."""
+
     heartbeat: float = Field(15.0, gt=0)
     heartbeat_timeout: float = Field(45.0, gt=0)
     resume_window: float = Field(60.0, gt=0)
@@ -73,6 +80,9 @@ class Settings(BaseSettings):
     """Seconds during which an author may edit or delete a comment."""
     comments_premoderation: bool = False
     """Hold every new comment for review (answered 202) instead of publishing it."""
+    classifier: str | None = None
+    """A site's offline classifier, ``package.module:factory``: imported and called once
+    at start, it must return an object with ``scores(text, lang)`` (docs/moderation.md)."""
 
     log_level: str = "info"
 

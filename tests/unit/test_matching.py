@@ -406,3 +406,30 @@ MatchmakingMachine.TestCase.settings = settings(
     max_examples=100, stateful_step_count=35, deadline=None
 )
 TestMatchmakingMachine = MatchmakingMachine.TestCase
+
+
+def test_two_tabs_of_one_client_are_never_paired() -> None:
+    matchmaker = Matchmaker()
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("tab1", client="c1")) is None
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("tab2", client="c1")) is None
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("other", client="c2")) == Waiter(
+        "tab1", client="c1"
+    )
+
+
+def test_a_blocked_client_is_avoided_in_both_directions() -> None:
+    matchmaker = Matchmaker()
+    blocker = Waiter("r1", frozenset({"c2"}), client="c1")
+    assert matchmaker.pair_or_wait(ARTICLE, blocker) is None
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("r2", client="c2")) is None  # blocked one
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("r3", client="c3")) == blocker
+    # and the other way round: the blocked one waits first, the blocker arrives
+    matchmaker = Matchmaker()
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("r2", client="c2")) is None
+    assert matchmaker.pair_or_wait(ARTICLE, blocker) is None
+
+
+def test_readers_without_a_client_are_matched_by_reader_only() -> None:
+    matchmaker = Matchmaker()
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("r1", frozenset({"c9"}))) is None
+    assert matchmaker.pair_or_wait(ARTICLE, Waiter("r2")) == Waiter("r1", frozenset({"c9"}))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -15,8 +20,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from causerie.store.database import database_url
-from causerie.store.migrate import head_revision
+from causerie.store.migrate import alembic_config, head_revision, upgrade
 from causerie.store.schema import metadata
+from tests.conftest import POSTGRES_ADMIN_URL, postgres_available, skip_or_fail
 
 
 def same_empty_default(
@@ -59,6 +65,77 @@ async def test_migrated_schema_is_the_metadata(database: str) -> None:
     assert diff == []
     assert tables == {*metadata.tables, "alembic_version"}
     assert revision == head_revision()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own (the session's one must stay at head)."""
+    if request.param == "sqlite":
+        yield database_url(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
+        return
+    if not postgres_available():
+        skip_or_fail("PostgreSQL not reachable on 127.0.0.1:5432")
+    import asyncpg
+
+    name = f"causerie_migrations_{uuid.uuid4().hex[:12]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield database_url(f"postgresql://postgres@127.0.0.1:5432/{name}", tmp_path)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def inspect_database(url: str) -> tuple[list[Any], set[str], list[str], str | None]:
+    """The diff with the metadata, the tables, the columns of comments, the revision."""
+
+    def read_sync(sync: Connection) -> tuple[list[Any], set[str], list[str], str | None]:
+        tables = set(inspect(sync).get_table_names())
+        columns = (
+            [column["name"] for column in inspect(sync).get_columns("comments")]
+            if "comments" in tables
+            else []
+        )
+        revision = MigrationContext.configure(sync).get_current_revision()
+        return schema_diff(sync), tables, columns, revision
+
+    async def read() -> tuple[list[Any], set[str], list[str], str | None]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(read_sync)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_every_revision_downgrades_and_upgrades_again(fresh_database: str) -> None:
+    upgrade(fresh_database)
+    diff, tables, columns, revision = inspect_database(fresh_database)
+    assert (diff, revision) == ([], head_revision())
+    assert "ip_hash" in columns
+
+    command.downgrade(alembic_config(fresh_database), "0001")
+    _, tables, columns, revision = inspect_database(fresh_database)
+    assert revision == "0001"
+    assert tables == {"articles", "comments", "comment_likes", "alembic_version"}
+    assert "ip_hash" not in columns
+
+    command.downgrade(alembic_config(fresh_database), "base")
+    _, tables, _, revision = inspect_database(fresh_database)
+    assert (tables, revision) == ({"alembic_version"}, None)
+    upgrade(fresh_database)
+    diff, tables, columns, revision = inspect_database(fresh_database)
+    assert (diff, revision) == ([], head_revision())
+    assert tables == {*metadata.tables, "alembic_version"}
 
 
 def test_head_is_a_single_revision() -> None:

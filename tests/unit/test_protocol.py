@@ -16,12 +16,14 @@ from causerie.core.protocol import (
     MAX_CLIENT_ID,
     MAX_TOKEN,
     PROTOCOL_VERSION,
+    Block,
     ClientFrame,
     Join,
     Leave,
     Limits,
     Next,
     Ping,
+    Report,
     Resume,
     SendMessage,
     Typing,
@@ -31,6 +33,7 @@ from causerie.core.protocol import (
     hello_event,
     parse_frame,
 )
+from causerie.core.safety import ReportReason, Speaker, TranscriptLine
 
 LIMITS = Limits()
 
@@ -63,6 +66,31 @@ def refusal(text: str, limits: Limits = LIMITS) -> ClientError:
             frame(type="join", article="https://news.example/2026/ia"),
             Join("https://news.example/2026/ia"),
         ),
+        (
+            frame(type="join", article="https://news.example/a", client="A" * 16 + "-_z9"),
+            Join("https://news.example/a", "A" * 16 + "-_z9"),
+        ),
+        (frame(type="block"), Block()),
+        (
+            frame(type="report", reason="threat"),
+            Report(ReportReason.THREAT, "", ()),
+        ),
+        (
+            frame(
+                type="report",
+                reason="other",
+                note="  il insiste  ",
+                transcript=[{"from": "partner", "text": "<b>x</b>"}, {"from": "me", "text": ""}],
+            ),
+            Report(
+                ReportReason.OTHER,
+                "il insiste",
+                (
+                    TranscriptLine(Speaker.REPORTED, "<b>x</b>"),
+                    TranscriptLine(Speaker.REPORTER, ""),
+                ),
+            ),
+        ),
     ],
 )
 def test_valid_frames(text: str, expected: ClientFrame) -> None:
@@ -74,6 +102,8 @@ def test_join_normalizes_the_article() -> None:
     assert parsed == Join("https://news.example/a")
 
 
+LONG = "x" * 1001
+
 MINIMAL_FIELDS: dict[str, dict[str, Any]] = {
     "typing": {},
     "next": {},
@@ -82,6 +112,8 @@ MINIMAL_FIELDS: dict[str, dict[str, Any]] = {
     "message": {"id": "m1", "text": "salut"},
     "resume": {"token": "t", "last_seq": 2},
     "join": {"article": "https://news.example/a"},
+    "block": {},
+    "report": {"reason": "spam"},
 }
 
 
@@ -161,6 +193,29 @@ def test_unknown_type(kind: str) -> None:
         ({"type": "resume", "token": "t", "last_seq": "3"}, "last_seq"),
         ({"type": "resume", "token": "t", "last_seq": True}, "last_seq"),
         ({"type": "resume", "token": "t", "last_seq": False}, "last_seq"),
+        ({"type": "join", "article": "https://n.example/a", "client": "short"}, "client"),
+        ({"type": "join", "article": "https://n.example/a", "client": "c" * 65}, "client"),
+        ({"type": "join", "article": "https://n.example/a", "client": "é" * 20}, "client"),
+        ({"type": "join", "article": "https://n.example/a", "client": 1234567890123456}, "client"),
+        ({"type": "join", "article": "https://n.example/a", "client": ["c" * 20]}, "client"),
+        ({"type": "report"}, "reason"),
+        ({"type": "report", "reason": "INSULT"}, "reason"),
+        ({"type": "report", "reason": {"a": 1}}, "reason"),
+        ({"type": "report", "reason": ["spam"]}, "reason"),
+        ({"type": "report", "reason": "spam", "note": None}, "note"),
+        ({"type": "report", "reason": "spam", "note": "n" * 501}, "note"),
+        ({"type": "report", "reason": "spam", "transcript": None}, "transcript"),
+        ({"type": "report", "reason": "spam", "transcript": {"from": "me"}}, "transcript"),
+        ({"type": "report", "reason": "spam", "transcript": [{"from": "me"}]}, "transcript"),
+        ({"type": "report", "reason": "spam", "transcript": [{"text": "x"}]}, "transcript"),
+        (
+            {
+                "type": "report",
+                "reason": "spam",
+                "transcript": [{"from": "me", "text": "x" * 1001}],
+            },
+            "transcript",
+        ),
     ],
 )
 def test_invalid_field_names_the_field(fields: dict[str, Any], field: str) -> None:

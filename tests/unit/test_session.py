@@ -9,15 +9,18 @@ import pytest
 
 from causerie.core.errors import ClientError, ErrorCode
 from causerie.core.protocol import (
+    Block,
     ClientFrame,
     Join,
     Leave,
     Next,
     Ping,
+    Report,
     Resume,
     SendMessage,
     Typing,
 )
+from causerie.core.safety import ReportReason
 from causerie.core.session import TRANSITIONS, Action, Phase, decide
 
 FRAME_TYPES: tuple[type[ClientFrame], ...] = get_args(ClientFrame)
@@ -30,6 +33,8 @@ SAMPLE_FRAMES: dict[type[ClientFrame], ClientFrame] = {
     Leave: Leave(),
     Resume: Resume("t_abc", 3),
     Ping: Ping(),
+    Block: Block(),
+    Report: Report(ReportReason.INSULT, "", ()),
 }
 
 ALL_PAIRS = list(product(Phase, FRAME_TYPES))
@@ -58,10 +63,10 @@ def test_decide_follows_the_table(phase: Phase, frame_type: type[ClientFrame]) -
     frame = SAMPLE_FRAMES[frame_type]
     if isinstance(outcome, ErrorCode):
         with pytest.raises(ClientError) as caught:
-            decide(phase, frame, has_article=True)
+            decide(phase, frame, has_article=True, has_partner=True)
         assert caught.value.code is outcome
     else:
-        assert decide(phase, frame, has_article=True) is outcome
+        assert decide(phase, frame, has_article=True, has_partner=True) is outcome
 
 
 @pytest.mark.parametrize(
@@ -145,3 +150,13 @@ def test_other_refusals_carry_no_ref(phase: Phase, frame_type: type[ClientFrame]
     with pytest.raises(ClientError) as caught:
         decide(phase, SAMPLE_FRAMES[frame_type], has_article=True)
     assert caught.value.ref is None
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("frame", [Block(), Report(ReportReason.SPAM, "", ())])
+def test_block_and_report_need_a_current_or_last_partner(phase: Phase, frame: ClientFrame) -> None:
+    with pytest.raises(ClientError) as caught:
+        decide(phase, frame, has_article=True, has_partner=False)
+    assert caught.value.code is ErrorCode.NO_PARTNER
+    expected = Action.BLOCK if isinstance(frame, Block) else Action.REPORT
+    assert decide(phase, frame, has_article=False, has_partner=True) is expected

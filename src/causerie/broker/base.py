@@ -85,9 +85,11 @@ class SeatTicket:
     """Everything one reader holds about its seat. Server-side only.
 
     ``reader`` and ``partner_reader`` are the lobby ids (used to avoid
-    re-pairing); they never go on the wire. The client only ever learns
-    ``conversation``, the two pseudonyms, ``article`` and its own
-    ``resume_token``.
+    re-pairing); ``partner_client`` and ``partner_address`` are the keyed
+    hashes of the partner's chat client and address (None if unknown), what a
+    block or a report names. None of these ever goes on the wire: the client
+    only ever learns ``conversation``, the two pseudonyms, ``article`` and its
+    own ``resume_token``.
     """
 
     conversation: str
@@ -98,6 +100,9 @@ class SeatTicket:
     partner: str
     article: str
     resume_token: str
+    partner_client: str | None = None
+    partner_address: str | None = None
+    client: str | None = None  # the seat holder's own client hash (restored on resume)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,10 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     # moderation
     MODERATION_COOLDOWN = "moderation_cooldown"
+    # trust and safety
+    NO_PARTNER = "no_partner"
+    ALREADY_REPORTED = "already_reported"
+    BANNED = "banned"
 
 
 MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
@@ -164,6 +168,18 @@ MESSAGES: Final[dict[ErrorCode, tuple[str, str]]] = {
     ErrorCode.MODERATION_COOLDOWN: (
         "Après plusieurs messages refusés, fais une pause avant de discuter à nouveau.",
         "After several refused messages, take a break before chatting again.",
+    ),
+    ErrorCode.NO_PARTNER: (
+        "Il n'y a personne à bloquer ou à signaler : aucune conversation récente.",
+        "There is nobody to block or report: no recent conversation.",
+    ),
+    ErrorCode.ALREADY_REPORTED: (
+        "Cette conversation a déjà été signalée. Merci.",
+        "This conversation has already been reported. Thank you.",
+    ),
+    ErrorCode.BANNED: (
+        "Vous ne pouvez pas participer pour le moment.",
+        "You cannot take part at the moment.",
     ),
 }
 

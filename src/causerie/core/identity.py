@@ -21,3 +21,18 @@ def keyed_digest(secret: bytes, scope: str, value: str) -> str:
 def day_scope(prefix: str, day: str) -> str:
     """The scope of an address hash for one UTC day (``day`` as YYYY-MM-DD)."""
     return (prefix[:5] + day.replace("-", ""))[:16]
+
+
+def address_hash(secret: bytes, address: str, day: str) -> str:
+    """The keyed hash of a client's IP address on one UTC day (YYYY-MM-DD).
+
+    The one form in which an address is kept (in a comment, a report, a ban) or
+    compared (rate limits, bans): chat and comments use the same scope so that a
+    ban by address applies to both.
+    """
+    return keyed_digest(secret, day_scope("ip", day), address)
+
+
+def client_hash(secret: bytes, client_secret: str) -> str:
+    """The keyed hash of a chat widget's anonymous client secret (stable across days)."""
+    return keyed_digest(secret, "chat-client", client_secret)

@@ -3,8 +3,9 @@
 Invariants (tested with Hypothesis in tests/unit/test_matching.py):
 
 - a reader waits in at most one queue, at most once;
-- a reader is never paired with itself, nor with a reader either of them
-  asked to avoid (the previous partner after "next");
+- a reader is never paired with itself (nor with another tab of the same
+  chat client), nor with a reader either of them asked to avoid (the
+  previous partner after "next", the clients either of them blocked);
 - a newcomer is paired with the *oldest* compatible waiter: nobody
   compatible is skipped while a later arrival is served;
 - cancelling removes the reader and nothing else.
@@ -20,18 +21,25 @@ class Waiter:
     """A reader waiting on an article.
 
     ``reader`` is an opaque random id of one connection's seat in the lobby,
-    never shown to anyone. ``avoid`` lists readers this one must not meet now.
+    never shown to anyone. ``client`` is the keyed hash of the widget's
+    anonymous client secret (None if it sent none). ``avoid`` lists the
+    readers and clients this one must not meet now. ``address`` (the keyed
+    day hash of its address) plays no part in matching: it is carried to the
+    partner's ticket, for a report.
     """
 
     reader: str
     avoid: frozenset[str] = field(default_factory=frozenset)
+    client: str | None = None
+    address: str | None = None
 
     def compatible_with(self, other: Waiter) -> bool:
-        return (
-            self.reader != other.reader
-            and other.reader not in self.avoid
-            and self.reader not in other.avoid
-        )
+        if self.reader == other.reader or other.reader in self.avoid or self.reader in other.avoid:
+            return False
+        mine, theirs = self.client, other.client
+        if theirs is not None and (theirs == mine or theirs in self.avoid):
+            return False
+        return mine is None or mine not in other.avoid
 
 
 class AlreadyWaiting(Exception):

@@ -15,6 +15,13 @@ import orjson
 
 from causerie.core.articles import normalize_article
 from causerie.core.errors import ClientError, ErrorCode, human_message
+from causerie.core.safety import (
+    MAX_REPORT_NOTE,
+    ReportReason,
+    TranscriptLine,
+    parse_client_secret,
+    parse_transcript,
+)
 
 PROTOCOL_VERSION: Final = 1
 MAX_CLIENT_ID: Final = 64
@@ -35,6 +42,7 @@ class Limits:
 @dataclass(frozen=True, slots=True)
 class Join:
     article: str
+    client: str | None = None  # the widget's anonymous client secret (hashed at once)
 
 
 @dataclass(slots=True)  # not frozen: made per message, and frozen init costs 4x
@@ -69,13 +77,28 @@ class Ping:
     pass
 
 
-ClientFrame = Join | SendMessage | Typing | Next | Leave | Resume | Ping
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Never be paired with the current (or last) partner again, for a while."""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Report the current (or last) partner with the transcript the reporter's client holds."""
+
+    reason: ReportReason
+    note: str
+    transcript: tuple[TranscriptLine, ...]
+
+
+ClientFrame = Join | SendMessage | Typing | Next | Leave | Resume | Ping | Block | Report
 
 _SINGLETONS: Final[dict[str, ClientFrame]] = {
     "typing": Typing(),
     "next": Next(),
     "leave": Leave(),
     "ping": Ping(),
+    "block": Block(),
 }
 
 
@@ -109,7 +132,9 @@ def parse_frame(text: str, limits: Limits) -> ClientFrame:
         return singleton
     if kind == "join":
         article = _string(data, "article", MAX_ARTICLE_FIELD)
-        return Join(normalize_article(article))
+        return Join(normalize_article(article), parse_client_secret(data.get("client")))
+    if kind == "report":
+        return _parse_report(data, limits)
     if kind == "resume":
         token = _string(data, "token", MAX_TOKEN)
         last_seq = data.get("last_seq")
@@ -139,6 +164,20 @@ def _parse_message(data: dict[str, Any], limits: Limits) -> SendMessage:
     if len(text) > limits.text_chars:
         raise ClientError(ErrorCode.TEXT_TOO_LONG, ref=client_id)
     return SendMessage(client_id, text)
+
+
+def _parse_report(data: dict[str, Any], limits: Limits) -> Report:
+    reason = data.get("reason")
+    if not isinstance(reason, str) or reason not in _REPORT_REASONS:
+        raise ClientError(ErrorCode.INVALID_FIELD, field="reason")
+    note = data.get("note", "")
+    if not isinstance(note, str) or len(note) > MAX_REPORT_NOTE or "\x00" in note:
+        raise ClientError(ErrorCode.INVALID_FIELD, field="note")
+    transcript = parse_transcript(data.get("transcript", []), limits.text_chars)
+    return Report(ReportReason(reason), note.strip(), transcript)
+
+
+_REPORT_REASONS: Final = frozenset(reason.value for reason in ReportReason)
 
 
 # --- server events -----------------------------------------------------------------

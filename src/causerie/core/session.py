@@ -20,11 +20,13 @@ from typing import Final
 
 from causerie.core.errors import ClientError, ErrorCode
 from causerie.core.protocol import (
+    Block,
     ClientFrame,
     Join,
     Leave,
     Next,
     Ping,
+    Report,
     Resume,
     SendMessage,
     Typing,
@@ -46,6 +48,8 @@ class Action(StrEnum):
     LEAVE = "leave"  # leave the conversation
     RESUME = "resume"
     PONG = "pong"
+    BLOCK = "block"  # block the current or last partner (ends a conversation)
+    REPORT = "report"  # report the current or last partner
 
 
 TRANSITIONS: Final[dict[tuple[Phase, type[ClientFrame]], Action | ErrorCode]] = {
@@ -70,14 +74,24 @@ TRANSITIONS: Final[dict[tuple[Phase, type[ClientFrame]], Action | ErrorCode]] = 
     (Phase.CHATTING, Typing): Action.TYPING,
     (Phase.CHATTING, Leave): Action.LEAVE,
     (Phase.CHATTING, Ping): Action.PONG,
+    # Block and report concern the current partner, or the last one until the next match.
+    (Phase.IDLE, Block): Action.BLOCK,
+    (Phase.WAITING, Block): Action.BLOCK,
+    (Phase.CHATTING, Block): Action.BLOCK,
+    (Phase.IDLE, Report): Action.REPORT,
+    (Phase.WAITING, Report): Action.REPORT,
+    (Phase.CHATTING, Report): Action.REPORT,
 }
 
 
-def decide(phase: Phase, frame: ClientFrame, *, has_article: bool) -> Action:
+def decide(
+    phase: Phase, frame: ClientFrame, *, has_article: bool, has_partner: bool = False
+) -> Action:
     """The action ``frame`` asks for in ``phase``, or raise the refusal.
 
     ``has_article``: whether this connection joined an article before, which
-    "next" from IDLE needs.
+    "next" from IDLE needs. ``has_partner``: whether it has a current or last
+    partner, which "block" and "report" need.
     """
     outcome = TRANSITIONS[phase, type(frame)]
     if isinstance(outcome, ErrorCode):
@@ -85,4 +99,6 @@ def decide(phase: Phase, frame: ClientFrame, *, has_article: bool) -> Action:
         raise ClientError(outcome, ref=ref)
     if outcome is Action.REJOIN and not has_article:
         raise ClientError(ErrorCode.NO_ARTICLE)
+    if outcome in (Action.BLOCK, Action.REPORT) and not has_partner:
+        raise ClientError(ErrorCode.NO_PARTNER)
     return outcome

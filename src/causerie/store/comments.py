@@ -233,8 +233,10 @@ class CommentStore:
         status: Status,
         author_hash: str,
         now_us: int,
+        ip_hash: str | None = None,
     ) -> CommentRow | None:
-        """Insert a comment; None if ``parent_id`` is not a published comment of this article."""
+        """Insert a comment; None if ``parent_id`` is not a published comment of this article.
+        ``ip_hash``: the keyed day hash of the author's address, kept only for bans."""
         async with self._transaction() as db:
             root_id = None
             if parent_id is not None:
@@ -260,6 +262,7 @@ class CommentStore:
                     html=html,
                     status=status.value,
                     author_hash=author_hash,
+                    ip_hash=ip_hash,
                     likes=0,
                     created_us=now_us,
                 )

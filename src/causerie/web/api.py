@@ -29,14 +29,17 @@ from causerie.core import comments as rules
 from causerie.core.articles import normalize_article
 from causerie.core.comments import Cursor, Sort, Status
 from causerie.core.errors import ClientError, ErrorCode, human_message
-from causerie.core.identity import day_scope, keyed_digest
-from causerie.core.moderation.policy import Action, Context, Policy, Verdict
+from causerie.core.identity import address_hash, day_scope, keyed_digest
+from causerie.core.moderation.policy import Action, Context, Verdict
 from causerie.core.pseudonyms import pseudonym
 from causerie.core.ratelimit import KeyedBuckets
+from causerie.core.safety import BanKind
 from causerie.settings import Settings
 from causerie.store.comments import CommentStore
 from causerie.store.database import StoreError
+from causerie.store.safety import SafetyStore
 from causerie.web.live import ArticleFeed
+from causerie.web.sites import SitePolicies
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +59,7 @@ STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.SERVER_ERROR: 500,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.BANNED: 403,
 }
 # Which code a validation error of a given field gets (default: invalid_field).
 FIELD_CODES: Final[dict[str, ErrorCode]] = {
@@ -285,8 +289,9 @@ class CommentsApi:
         store: CommentStore,
         feed: ArticleFeed,
         secret: bytes,
-        policy: Policy,
+        policies: SitePolicies,
         *,
+        safety: SafetyStore | None = None,
         now_us: Callable[[], int] = lambda: time.time_ns() // 1000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -299,7 +304,8 @@ class CommentsApi:
         self.store = store
         self.feed = feed
         self.secret = secret
-        self.policy = policy
+        self.policies = policies
+        self.safety = safety
         self.now_us = now_us
         self.rng = secrets.SystemRandom()
 
@@ -314,6 +320,21 @@ class CommentsApi:
             raise ClientError(ErrorCode.INVALID_URL, field="url") from exc
         scheme, rest = normalized.split("://", 1)
         return normalized, f"{scheme}://{rest.split('/', 1)[0]}"
+
+    def address_of(self, request: Request) -> str:
+        """The keyed hash of the client's address for today: what bans and comments keep."""
+        address = request.client.host if request.client else "unknown"
+        return address_hash(self.secret, address, time.strftime("%Y-%m-%d", time.gmtime()))
+
+    async def check_ban(self, request: Request, author_hash: str | None) -> None:
+        """Refuse (``banned``, 403) an author or address a moderator banned."""
+        if self.safety is None:
+            return
+        keys = [(BanKind.IP, self.address_of(request))]
+        if author_hash is not None:
+            keys.append((BanKind.AUTHOR, author_hash))
+        if await self.safety.active_ban(keys, self.now_us()):
+            raise ClientError(ErrorCode.BANNED)
 
     def client_of(self, request: Request) -> str:
         """The client's keyed, daily-rotated address hash (never the address itself)."""
@@ -354,31 +375,36 @@ class CommentsApi:
             }
         )
 
-    def moderate(self, text: str, request: Request, *, editing: bool = False) -> tuple[str, Status]:
-        """The policy's verdict: the text to store and its status, or the refusal.
+    def moderate(
+        self, text: str, request: Request, site: str, *, editing: bool = False
+    ) -> tuple[str, Status]:
+        """The site's policy's verdict: the text to store and its status, or the refusal.
 
         An edit can only publish or be refused: it cannot hold a comment that is
         already public.
         """
-        verdict = self.policy.check(text, context=Context.COMMENT, lang=_lang_of(request))
+        policy = self.policies.policy(site)
+        verdict = policy.check(text, context=Context.COMMENT, lang=_lang_of(request))
         if verdict.action is Action.REFUSE or (editing and verdict.action is Action.HOLD):
             raise ModerationRefused(verdict)
         status = Status.HELD if verdict.action is Action.HOLD else Status.PUBLISHED
         return verdict.text, status
 
-    async def post(self, request: Request, body: NewComment) -> Response:
+    async def post(self, request: Request, body: NewComment, authorization: str | None) -> Response:
         self.check_rate(self.comment_limits, request)
+        token = _author_token(authorization) or secrets.token_urlsafe(32)
+        author_hash = rules.hash_token(token)
         article_url, site = self.check_article(body.url)
         text = rules.clean_text(body.text)
         name = rules.clean_name(body.name) or pseudonym(self.rng)
         if site not in self.sites():
             raise ClientError(ErrorCode.UNKNOWN_SITE, field="url")
-        text, status = self.moderate(text, request)
+        await self.check_ban(request, author_hash)
+        text, status = self.moderate(text, request, site)
         now = self.now_us()
         article, _ = await self.store.ensure_article(
             article_url, site, rules.clean_title(body.title), now
         )
-        token = secrets.token_urlsafe(32)
         row = await self.store.post(
             article.id,
             body.parent,
@@ -386,7 +412,8 @@ class CommentsApi:
             text=text,
             html=rules.render_html(text),
             status=status,
-            author_hash=rules.hash_token(token),
+            author_hash=author_hash,
+            ip_hash=self.address_of(request),
             now_us=now,
         )
         if row is None:
@@ -424,7 +451,8 @@ class CommentsApi:
         text = rules.clean_text(body.text)
         name = rules.clean_name(body.name)
         owned = await self._owned_by(comment_id, authorization)
-        text, _ = self.moderate(text, request, editing=True)
+        await self.check_ban(request, owned.author_hash)
+        text, _ = self.moderate(text, request, _site(owned.article_url), editing=True)
         now = self.now_us()
         html = rules.render_html(text)
         await self.store.edit(comment_id, name=name, text=text, html=html, now_us=now)
@@ -479,6 +507,30 @@ class CommentsApi:
         )
 
 
+def _author_token(authorization: str | None) -> str | None:
+    """The author token a browser reuses (``Bearer`` + 32–128 URL-safe characters), or None.
+
+    A malformed one is refused rather than ignored: the browser would otherwise
+    lose the link between its comments without knowing it.
+    """
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if (
+        scheme != "Bearer"
+        or not 32 <= len(token) <= 128
+        or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in token)
+    ):
+        raise ClientError(ErrorCode.INVALID_FIELD, field="authorization")
+    return token
+
+
+def _site(article_url: str) -> str:
+    scheme, rest = article_url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def router(api: CommentsApi) -> APIRouter:
     routes = APIRouter(prefix=API_PREFIX, tags=["comments"])
     bad = _errors(400)
@@ -504,8 +556,19 @@ def router(api: CommentsApi) -> APIRouter:
         responses={202: {"model": PostedOut}, **_errors(400, 403, 404, 413, 415, 422, 429)},
         summary="Post a comment or a reply",
     )
-    async def post_comment(request: Request, body: NewComment) -> Response:
-        return await api.post(request, body)
+    async def post_comment(
+        request: Request,
+        body: NewComment,
+        authorization: Annotated[
+            str | None,
+            Header(
+                max_length=200,
+                description="Optional `Bearer <author token>` of an earlier comment from this "
+                "browser: the new comment gets the same token (one identity per browser).",
+            ),
+        ] = None,
+    ) -> Response:
+        return await api.post(request, body, authorization)
 
     @routes.get(
         "/comments/stream",

@@ -35,13 +35,17 @@ from starlette.types import Receive, Scope, Send
 from causerie import __version__
 from causerie.broker.base import Broker
 from causerie.broker.memory import MemoryBroker
-from causerie.moderation_data import build_policy
+from causerie.core.moderation import Policy
+from causerie.core.safety import DAY_US
+from causerie.moderation_data import load_classifier, load_config, load_lexicon, publisher_dir
 from causerie.settings import Settings
 from causerie.store.comments import CommentStore
-from causerie.store.database import Database, database_url
+from causerie.store.database import Database, StoreError, database_url
+from causerie.store.safety import SafetyStore
 from causerie.web.api import API_PREFIX, BodyGuard, CommentsApi, install_error_handlers, router
 from causerie.web.chat import ChatEndpoint, ChatService
 from causerie.web.live import ArticleFeed
+from causerie.web.sites import SitePolicies
 
 log = structlog.get_logger(__name__)
 
@@ -148,9 +152,18 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         history_limit=settings.history_limit,
     )
     secret = secret_key(settings)
-    policy = build_policy(settings)
+    folder = publisher_dir(settings)
+    lexicon = load_lexicon(folder)
+    policy = Policy(load_config(settings, folder), lexicon, load_classifier(settings.classifier))
+    policies = SitePolicies(policy, lexicon)
+    database = Database(database_url(settings.database_url, settings.data_dir))
+    safety = SafetyStore(database)
     service = ChatService(
-        settings, broker, secret=secret, policy=policy if settings.chat_moderation else None
+        settings,
+        broker,
+        secret=secret,
+        policies=policies if settings.chat_moderation else None,
+        safety=safety,
     )
 
     async def demo(request: Request) -> Response:
@@ -173,19 +186,27 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         headers = {"Content-Security-Policy": API_DOCS_CSP, **SECURITY_HEADERS}
         return HTMLResponse(_page(STATIC_DIR / "api-docs.html"), headers=headers)
 
-    database = Database(database_url(settings.database_url, settings.data_dir))
-    comments_api = CommentsApi(settings, CommentStore(database), ArticleFeed(), secret, policy)
+    comments_api = CommentsApi(
+        settings, CommentStore(database), ArticleFeed(), secret, policies, safety=safety
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(service.run_sweeper())
+        await policies.load(safety)
+        tasks = [
+            asyncio.create_task(service.run_sweeper()),
+            asyncio.create_task(policies.run_refresher(safety)),
+            asyncio.create_task(purge_old_records(safety, settings.report_retention_days)),
+        ]
         log.info("causerie_started")
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await broker.close()
             await database.close()
 
@@ -199,6 +220,19 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         lifespan=lifespan,
     )
     app.include_router(router(comments_api))
+    # --- moderator dashboard, /admin (web/admin.py) -----------------------------------
+    from causerie.web.admin import create_admin
+
+    app.include_router(
+        create_admin(
+            settings,
+            safety,
+            secret,
+            on_ban=service.enforce_ban,
+            on_site_settings=policies.apply,
+        )
+    )
+    # --- end of the moderator dashboard ---------------------------------------------
     install_error_handlers(app)
     for path, endpoint in (
         ("/", demo),
@@ -218,6 +252,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
         max_age=600,
     )
     app.state.chat = service
+    app.state.safety = safety
     app.state.comments = comments_api
     app.state.settings = settings
     return CauserieApp(app, ChatEndpoint(service))
@@ -227,6 +262,20 @@ API_DOCS_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
     "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
+
+
+async def purge_old_records(safety: SafetyStore, retention_days: int) -> None:
+    """Hourly: forget expired blocks and bans, and handled reports past their retention."""
+    while True:
+        try:
+            deleted = await safety.purge(
+                time.time_ns() // 1000, report_retention_us=retention_days * DAY_US
+            )
+            if deleted:
+                log.info("safety_purged", rows=deleted)
+        except StoreError:
+            log.warning("safety_purge_failed", exc_info=True)
+        await asyncio.sleep(3600)
 
 
 def _own(settings: Settings) -> tuple[str, ...]:

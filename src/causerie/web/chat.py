@@ -13,16 +13,20 @@ Failure modes:
   with chat text); the socket stays open;
 - a reader that does not drain its outbox (``outbox_frames``) is closed
   with 4001 and can resume: the conversation's events are held by the broker;
-- a reader silent for ``heartbeat_timeout`` is closed with 4000.
+- a reader silent for ``heartbeat_timeout`` is closed with 4000;
+- a database failure on ``join`` (bans, blocks) or ``report`` becomes
+  ``server_error``; relaying never touches the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 from urllib.parse import parse_qs
 
@@ -39,7 +43,7 @@ from causerie.broker.base import (
 )
 from causerie.core.conversation import Event, EventKind, LeaveReason, Seat
 from causerie.core.errors import ClientError, ErrorCode
-from causerie.core.identity import day_scope, keyed_digest
+from causerie.core.identity import address_hash, client_hash
 from causerie.core.matching import Waiter
 from causerie.core.moderation.policy import Action as Moderation
 from causerie.core.moderation.policy import Context, Policy, Verdict
@@ -47,6 +51,7 @@ from causerie.core.protocol import (
     ClientFrame,
     Join,
     Limits,
+    Report,
     Resume,
     SendMessage,
     encode,
@@ -56,8 +61,12 @@ from causerie.core.protocol import (
 )
 from causerie.core.pseudonyms import pseudonym_pair
 from causerie.core.ratelimit import KeyedBuckets, TokenBucket
+from causerie.core.safety import US, Ban, BanKind, NewReport
 from causerie.core.session import Action, Phase, decide
 from causerie.settings import Settings
+from causerie.store.database import StoreError
+from causerie.store.safety import SafetyStore
+from causerie.web.sites import SitePolicies
 from causerie.web.wsprotocol import SEND_TEXT_NOWAIT
 
 log = structlog.get_logger(__name__)
@@ -75,11 +84,18 @@ _SIGNAL_FRAMES: Final = {
     Signal.BACK: encode({"type": "partner_back"}),
 }
 _PONG: Final = encode({"type": "pong"})
+_REPORTED: Final = encode({"type": "reported"})
 _LEFT: Final = encode({"type": "left"})
 
 
 def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+@dataclass(slots=True)
+class _Gate:
+    lock: asyncio.Lock
+    users: int = 0
 
 
 class ChatService:
@@ -93,9 +109,11 @@ class ChatService:
         clock: Callable[[], float] = time.monotonic,
         wall_ms: Callable[[], int] = _wall_ms,
         secret: bytes = b"",
-        policy: Policy | None = None,
+        policies: SitePolicies | None = None,
+        safety: SafetyStore | None = None,
     ) -> None:
         self.settings = settings
+        self.safety = safety
         self.broker = broker
         self.clock = clock
         self.wall_ms = wall_ms
@@ -115,19 +133,57 @@ class ChatService:
         self.connections: set[Connection] = set()
         self.allowed_origins = frozenset(settings.site_origins)
         self.secret = secret
-        self.policy = policy
+        self.policies = policies  # None: chat moderation off
         self.cooldowns: dict[str, float] = {}  # client -> clock time its cooldown ends
         per_minute = settings.client_connections_per_minute
         self.client_connections = KeyedBuckets(per_minute / 60.0, per_minute)
         per_minute = settings.client_joins_per_minute
         self.client_joins = KeyedBuckets(per_minute / 60.0, per_minute)
+        per_hour = settings.reports_per_hour
+        self.client_reports = KeyedBuckets(per_hour / 3600.0, per_hour)
+        self._lobby_locks: dict[str, _Gate] = {}
+
+    @contextlib.asynccontextmanager
+    async def lobby(self, article: str) -> AsyncIterator[None]:
+        """Serve the joins of one article in the order they arrived.
+
+        A join looks up bans and blocks in the store before it is paired: without
+        this, a faster lookup would let a later reader overtake an earlier one.
+        """
+        entry = self._lobby_locks.get(article)
+        if entry is None:
+            entry = self._lobby_locks[article] = _Gate(asyncio.Lock())
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if not entry.users:
+                del self._lobby_locks[article]
 
     def client_key(self, scope: Scope) -> str:
         """The client's keyed, daily-rotated address hash (never the address itself)."""
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        day = time.strftime("%Y-%m-%d", time.gmtime())
-        return keyed_digest(self.secret, day_scope("chat", day), address)
+        return address_hash(self.secret, address, time.strftime("%Y-%m-%d", time.gmtime()))
+
+    def now_us(self) -> int:
+        return self.wall_ms() * 1000
+
+    async def enforce_ban(self, ban: Ban) -> None:
+        """A moderator banned someone: end what their connections of this process are doing.
+
+        Each connection that matches leaves its conversation (the partner sees an
+        ordinary departure) or its queue and is told ``banned``; its socket stays
+        open, but every later ``join`` is refused while the ban lasts.
+        """
+        for connection in list(self.connections):
+            if connection.matches(ban):
+                try:
+                    await connection.banned()
+                except (BrokerUnavailable, OSError):
+                    log.warning("chat_ban_enforce_failed", exc_info=True)
 
     def token(self, prefix: str) -> str:
         return prefix + secrets.token_urlsafe(18)
@@ -173,17 +229,21 @@ class Connection:
         "_send_nowait",
         "_writer",
         "article",
-        "avoid",
+        "blocked",
         "client",
         "closing",
+        "identity",
         "lang",
+        "last_partner",
         "last_seen",
         "last_typing",
         "outbox",
         "phase",
+        "policy",
         "reader",
         "recent",
         "replaced",
+        "reported",
         "service",
         "ticket",
         "violations",
@@ -207,7 +267,6 @@ class Connection:
         self._ended_ticket: SeatTicket | None = None
         self.article: str | None = None
         self.reader: str | None = None
-        self.avoid: frozenset[str] = frozenset()
         self.outbox: deque[str | int] = deque()
         self._writer: asyncio.Task[None] | None = None
         self._in_send = False
@@ -219,6 +278,11 @@ class Connection:
         self._join_bucket: TokenBucket | None = None
         self.recent: deque[str] = deque(maxlen=5)  # this reader's last texts (repeat spam)
         self.violations = 0
+        self.identity: str | None = None  # keyed hash of the widget's client secret
+        self.last_partner: SeatTicket | None = None  # the current or last conversation
+        self.blocked: frozenset[str] = frozenset()  # readers and clients blocked on this socket
+        self.reported: set[str] = set()  # conversations this socket reported
+        self.policy: Policy | None = None  # the moderation of the current article's site
 
     # --- outbox -------------------------------------------------------------------
 
@@ -304,12 +368,20 @@ class Connection:
         self.last_seen = self.service.clock()
         try:
             frame = parse_frame(text, self.service.limits)
-            action = decide(self.phase, frame, has_article=self.article is not None)
+            action = decide(
+                self.phase,
+                frame,
+                has_article=self.article is not None,
+                has_partner=self.last_partner is not None,
+            )
             await self._perform(action, frame)
         except ClientError as error:
             self.refuse(error)
         except BrokerUnavailable:
             log.warning("chat_broker_unavailable", exc_info=True)
+            self.refuse(ClientError(ErrorCode.SERVER_ERROR))
+        except StoreError:
+            log.warning("chat_store_unavailable", exc_info=True)
             self.refuse(ClientError(ErrorCode.SERVER_ERROR))
         except Exception:
             log.exception("chat_frame_failed", phase=self.phase.value)
@@ -332,6 +404,8 @@ class Connection:
             await self._typing()
         elif action is Action.JOIN and isinstance(frame, Join):
             self._check_join_rate()
+            if frame.client is not None:
+                self.identity = client_hash(self.service.secret, frame.client)
             self.article = frame.article
             await self._wait_or_pair()
         elif action is Action.REJOIN:
@@ -346,6 +420,10 @@ class Connection:
             await self._cancel()
         elif action is Action.RESUME and isinstance(frame, Resume):
             await self._resume(frame)
+        elif action is Action.BLOCK:
+            await self._block()
+        elif action is Action.REPORT and isinstance(frame, Report):
+            await self._report(frame)
         else:
             raise InvariantBroken(f"no effect for {action} on {type(frame).__name__}")
 
@@ -362,7 +440,7 @@ class Connection:
             raise ClientError(ErrorCode.RATE_LIMITED, ref=frame.id, retry_after=wait)
         ticket = _required(self.ticket, "ticket while chatting")
         text = frame.text
-        policy = self.service.policy
+        policy = self.policy
         if policy is not None:
             verdict = policy.check(
                 text, context=Context.CHAT, history=tuple(self.recent), lang=self.lang
@@ -417,19 +495,110 @@ class Connection:
         if wait:
             raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)
 
+    # --- trust and safety ---------------------------------------------------------
+
+    def _ban_keys(self) -> list[tuple[BanKind, str]]:
+        keys = [(BanKind.IP, self.client)]
+        if self.identity is not None:
+            keys.append((BanKind.CLIENT, self.identity))
+        return keys
+
+    def matches(self, ban: Ban) -> bool:
+        return (ban.kind, ban.value) in self._ban_keys()
+
+    async def _check_ban(self) -> None:
+        safety = self.service.safety
+        if safety is not None and await safety.active_ban(self._ban_keys(), self.service.now_us()):
+            raise ClientError(ErrorCode.BANNED)
+
+    async def _avoid(self) -> frozenset[str]:
+        """Whom the next pairing must avoid: the last partner, and the blocked clients."""
+        avoid = set(self.blocked)
+        if self.last_partner is not None:
+            avoid.add(self.last_partner.partner_reader)
+        safety = self.service.safety
+        if safety is not None and self.identity is not None:
+            avoid |= await safety.avoided_by(self.identity, self.service.now_us())
+        return frozenset(avoid)
+
+    async def banned(self) -> None:
+        """A ban on this reader was just made: out of the conversation or the queue."""
+        if self.ticket is not None:
+            await self._depart(LeaveReason.LEFT)
+        elif (
+            self.phase is Phase.WAITING
+            and self.reader is not None
+            and await self.service.broker.cancel_wait(self.reader)
+        ):
+            self.phase = Phase.IDLE
+        self.refuse(ClientError(ErrorCode.BANNED))
+
+    async def _block(self) -> None:
+        service = self.service
+        ticket = _required(self.last_partner, "partner to block (decide checked has_partner)")
+        blocked = {ticket.partner_reader}
+        if ticket.partner_client is not None:
+            blocked.add(ticket.partner_client)
+            if service.safety is not None and self.identity is not None:
+                now = service.now_us()
+                expires = now + service.settings.block_days * 86_400 * US
+                await service.safety.add_block(
+                    self.identity, ticket.partner_client, expires_us=expires, now_us=now
+                )
+        self.blocked |= blocked
+        if self.ticket is not None:
+            await self._depart(LeaveReason.LEFT)
+        self.push(encode({"type": "blocked", "days": service.settings.block_days}))
+
+    async def _report(self, frame: Report) -> None:
+        service = self.service
+        ticket = _required(self.last_partner, "partner to report (decide checked has_partner)")
+        if ticket.conversation in self.reported:
+            raise ClientError(ErrorCode.ALREADY_REPORTED)
+        now = service.clock()
+        wait = service.client_reports.take(self.identity or self.client, now)
+        if wait:
+            raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)
+        if service.safety is None:
+            raise InvariantBroken("a report without a store")
+        report_id = await service.safety.add_report(
+            NewReport(
+                created_us=service.now_us(),
+                site=_site_of(ticket.article),
+                article=ticket.article,
+                reason=frame.reason,
+                note=frame.note,
+                transcript=frame.transcript,
+                reported_client=ticket.partner_client,
+                reported_ip=ticket.partner_address,
+                reporter_client=self.identity,
+            )
+        )
+        self.reported.add(ticket.conversation)
+        log.info("chat_report", report=report_id, reason=frame.reason.value)
+        self.push(_REPORTED)
+
     # --- lobby --------------------------------------------------------------------
 
     async def _wait_or_pair(self) -> None:
         service = self.service
-        broker = service.broker
         article = _required(self.article, "article (decide checked has_article)")
         await self._forget_ended()
+        async with service.lobby(article):
+            await self._check_ban()
+            avoid = await self._avoid()
+            await self._pair(article, avoid)
+
+    async def _pair(self, article: str, avoid: frozenset[str]) -> None:
+        service = self.service
+        broker = service.broker
         if self.reader is None:
             self.reader = service.token("r_")
             broker.listen_reader(self.reader, self._matched)
         self.phase = Phase.WAITING
         while True:
-            partner = await broker.pair_or_wait(article, Waiter(self.reader, self.avoid))
+            waiter = Waiter(self.reader, avoid, self.identity, self.client)
+            partner = await broker.pair_or_wait(article, waiter)
             if partner is None:
                 if self.phase is Phase.WAITING:
                     counts = await broker.counts(article)
@@ -444,7 +613,7 @@ class Connection:
                         )
                     )
                 return
-            theirs, mine = self._tickets(partner.reader, article)
+            theirs, mine = self._tickets(partner, article)
             await broker.open_conversation(theirs, mine)
             if await broker.notify_reader(partner.reader, theirs):
                 await self._matched(mine)
@@ -453,18 +622,20 @@ class Connection:
             await broker.depart(theirs, LeaveReason.VANISHED, service.wall_ms())
             await broker.depart(mine, LeaveReason.LEFT, service.wall_ms())
 
-    def _tickets(self, partner_reader: str, article: str) -> tuple[SeatTicket, SeatTicket]:
+    def _tickets(self, partner: Waiter, article: str) -> tuple[SeatTicket, SeatTicket]:
         service = self.service
         reader = _required(self.reader, "lobby id of a joined reader")
         conversation = service.token("c_")
         their_name, my_name = pseudonym_pair(service.rng)
         theirs = SeatTicket(
-            conversation, Seat.FIRST, partner_reader, reader,
+            conversation, Seat.FIRST, partner.reader, reader,
             their_name, my_name, article, service.token("t_"),
+            self.identity, self.client, partner.client,
         )  # fmt: skip
         mine = SeatTicket(
-            conversation, Seat.SECOND, reader, partner_reader,
+            conversation, Seat.SECOND, reader, partner.reader,
             my_name, their_name, article, service.token("t_"),
+            partner.client, partner.address, self.identity,
         )  # fmt: skip
         return theirs, mine
 
@@ -476,8 +647,7 @@ class Connection:
         if self.closing:
             return False
         attachment = await self.service.broker.attach(ticket, 0, self)
-        self.ticket = ticket
-        self.phase = Phase.CHATTING
+        self._seated(ticket)
         self.push(
             encode(
                 {
@@ -493,6 +663,12 @@ class Connection:
         for event in attachment.missed:
             self.on_event(event)
         return True
+
+    def _seated(self, ticket: SeatTicket) -> None:
+        self.ticket = self.last_partner = ticket
+        self.phase = Phase.CHATTING
+        policies = self.service.policies
+        self.policy = policies.policy(_site_of(ticket.article)) if policies else None
 
     async def _cancel(self) -> None:
         if await self.service.broker.cancel_wait(_required(self.reader, "waiting reader")):
@@ -510,13 +686,11 @@ class Connection:
         await broker.depart(ticket, reason, self.service.wall_ms())
         await broker.detach(ticket, self, away=False)
         self.ticket = None
-        self.avoid = frozenset((ticket.partner_reader,))
         self.phase = Phase.IDLE
 
     def _conversation_over(self, ticket: SeatTicket) -> None:
         self._ended_ticket = ticket
         self.ticket = None
-        self.avoid = frozenset((ticket.partner_reader,))
         self.phase = Phase.IDLE
 
     async def _forget_ended(self) -> None:
@@ -536,10 +710,10 @@ class Connection:
         if self.reader is not None and self.reader != ticket.reader:
             broker.unlisten_reader(self.reader, self._matched)
         self.reader = ticket.reader
+        self.identity = ticket.client
         broker.listen_reader(ticket.reader, self._matched)
         self.article = ticket.article
-        self.ticket = ticket
-        self.phase = Phase.CHATTING
+        self._seated(ticket)
         self.push(
             encode(
                 {
@@ -590,6 +764,12 @@ def _required(value: _T | None, what: str) -> _T:
     if value is None:
         raise InvariantBroken(f"missing {what}")
     return value
+
+
+def _site_of(article: str) -> str:
+    """The site of a normalized article URL: its origin, as ``articles.site``."""
+    scheme, rest = article.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _query_lang(scope: Scope) -> str:

@@ -9,6 +9,16 @@ const TYPING_SEND_EVERY_MS = 2000;
 const TYPING_SHOW_MS = 4000;
 const ALERT_MS = 10_000;
 const CLOSE_AFTER_LEAVE_MS = 1500;
+// Trust and safety (docs/protocol.md: block, report, banned).
+const CLIENT_KEY = "causerie.client";
+const CLIENT_SECRET = /^[A-Za-z0-9_-]{16,64}$/;
+const BLOCK_DAYS = 30; // what the server announces; `blocked.days` says it afterwards
+const MAX_TRANSCRIPT_LINES = 50;
+const MAX_REPORT_NOTE = 500;
+const REPORT_REASONS = ["insult", "harassment", "threat", "hate", "sexual", "spam", "other"];
+// Errors that answer something else than a pending block or report.
+const NOT_FOR_SAFETY = new Set(["not_in_conversation", "already_waiting", "already_in_conversation",
+  "resume_failed", "moderation_cooldown"]);
 
 const query = new URLSearchParams(location.search);
 const lang = pickLang(query.get("lang"));
@@ -45,6 +55,26 @@ const ui = {
   leave: $("btn-leave"),
   nextAgain: $("btn-next-again"),
   restart: $("btn-restart"),
+  safetyActions: $("safety-actions"),
+  block: $("btn-block"),
+  report: $("btn-report"),
+  blockDialog: $("block-dialog"),
+  blockText: $("block-text"),
+  blockError: $("block-error"),
+  blockConfirm: $("btn-block-confirm"),
+  blockCancel: $("btn-block-cancel"),
+  reportDialog: $("report-dialog"),
+  reportForm: $("report-form"),
+  reportReasons: $("report-reasons"),
+  reportNote: $("report-note"),
+  transcript: $("report-transcript"),
+  transcriptEmpty: $("transcript-empty"),
+  transcriptDropped: $("transcript-dropped"),
+  reportBlockLabel: $("report-block-label"),
+  reportBlock: $("report-block"),
+  reportError: $("report-error"),
+  reportSend: $("btn-report-send"),
+  reportCancel: $("btn-report-cancel"),
 };
 
 // phase: "start" | "waiting" | "chat" | "ended" (partner left; idle on the server)
@@ -62,6 +92,18 @@ const state = {
   pending: new Map(), // client id -> {text, node}
   lastTypingSent: 0,
   rulesAccepted: false, // kept here too when localStorage is blocked
+  limits: { textChars: 1000, frameBytes: 16 * 1024 }, // until `hello` says
+  // What the reader saw of this conversation, oldest first: their messages the
+  // server confirmed, and their partner's. The only source of a report's transcript.
+  transcript: [], // [{from: "me" | "partner", text}]
+  hasPartner: false, // a current or last partner to block or report
+  blocked: false, // that partner is blocked
+  reported: false, // that partner is reported
+  awaiting: [], // "report" | "block" frames sent and not answered yet, in order
+  blockAfterReport: false, // true: block once `reported` comes; "sent": that block is on its way
+  reportLines: [], // the transcript the open report dialog shows, sent as is
+  dialogOpener: null,
+  banned: false,
 };
 
 const timers = { typing: 0, alert: 0, closeAfterLeave: 0, status: 0 };
@@ -114,6 +156,30 @@ function acceptRules() {
   }
 }
 
+// The anonymous client secret: what blocks and bans name (the server keeps only
+// a keyed hash). One per browser in this origin's storage, else one per page.
+let pageClientSecret = "";
+
+function clientSecret() {
+  try {
+    const stored = localStorage.getItem(CLIENT_KEY);
+    if (stored && CLIENT_SECRET.test(stored)) return stored;
+    const fresh = newClientSecret();
+    localStorage.setItem(CLIENT_KEY, fresh);
+    return fresh;
+  } catch {
+    pageClientSecret ||= newClientSecret();
+    return pageClientSecret;
+  }
+}
+
+/** 24 random bytes in base64url: 32 characters. */
+function newClientSecret() {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+    .replace(/=+$/, "");
+}
+
 function forgetConversation() {
   state.token = "";
   state.conversation = "";
@@ -132,20 +198,29 @@ const connection = new Connection(wsUrl, {
     if (state.token && (state.phase === "chat" || state.phase === "ended")) {
       sendResume(state.lastSeq);
     } else if (state.phase === "waiting") {
-      connection.send({ type: "join", article });
+      connection.send(joinFrame());
     }
   },
   onEvent: handleEvent,
   onDrop() {
+    abandonSafetyRequests();
+    // The last partner belongs to the lost socket: once the conversation is over,
+    // nobody is left to block or report.
+    if (state.phase === "ended") forgetPartner();
     const reconnect = state.phase === "waiting" || (state.phase === "chat" && Boolean(state.token));
     if (reconnect) setStatus(t("reconnecting"));
     return reconnect;
   },
   onFinal(code) {
     forgetConversation();
+    forgetPartner();
     showStart(code === 4002 ? t("replaced") : t("connectionRefused"));
   },
 });
+
+function joinFrame() {
+  return { type: "join", article, client: clientSecret() };
+}
 
 function sendResume(lastSeq) {
   state.resuming = true;
@@ -164,7 +239,7 @@ function sendOrConnect(frame) {
 function handleEvent(event) {
   switch (event.type) {
     case "hello":
-      if (Number.isInteger(event.limits?.text_chars)) ui.text.maxLength = event.limits.text_chars;
+      onHello(event);
       break;
     case "waiting":
       if (state.phase === "waiting") showCounts(event);
@@ -199,6 +274,12 @@ function handleEvent(event) {
     case "left":
       if (state.phase === "start") connection.close();
       break;
+    case "blocked":
+      onBlocked();
+      break;
+    case "reported":
+      onReported();
+      break;
     case "error":
       onError(event);
       break;
@@ -215,6 +296,15 @@ function isNewSeq(event) {
   return true;
 }
 
+function onHello(event) {
+  const { text_chars: textChars, frame_bytes: frameBytes } = event.limits ?? {};
+  if (Number.isInteger(textChars) && textChars > 0) {
+    ui.text.maxLength = textChars;
+    state.limits.textChars = textChars;
+  }
+  if (Number.isInteger(frameBytes) && frameBytes > 0) state.limits.frameBytes = frameBytes;
+}
+
 function onMatched(event) {
   state.you = String(event.you ?? "");
   state.partner = String(event.partner ?? "");
@@ -225,6 +315,7 @@ function onMatched(event) {
   state.partnerAway = false;
   state.resuming = false;
   state.pending.clear();
+  newPartner();
   saveStore();
   ui.log.replaceChildren();
   addNotice(t("matchedNotice", { partner: state.partner }));
@@ -239,6 +330,7 @@ function onResumed(event) {
   state.partner = String(event.partner ?? state.partner);
   state.conversation = String(event.conversation ?? state.conversation);
   state.partnerAway = event.partner_status === "away";
+  state.hasPartner = true;
   saveStore();
   showChat();
   setStatus(state.partnerAway ? t("away", { partner: state.partner }) : t("reconnected"),
@@ -254,19 +346,28 @@ function onMessage(event) {
     const pending = typeof event.id === "string" ? state.pending.get(event.id) : undefined;
     if (pending) {
       state.pending.delete(event.id);
+      // The confirmation carries what the partner got (masked, if moderated): show that.
+      if (text && text !== pending.text) pending.node.querySelector(".msg-text").textContent = text;
       markMessage(pending.node, "sent", event.at);
-      return;
+    } else {
+      addMessage("you", text, { at: event.at, status: "sent" });
     }
-    addMessage("you", text, { at: event.at, status: "sent" });
+    state.transcript.push({ from: "me", text });
   } else {
     hideTyping();
     addMessage("partner", text, { at: event.at });
+    state.transcript.push({ from: "partner", text });
   }
 }
 
 function onPartnerLeft(event) {
   const key = event.reason === "vanished" ? "leftVanished" : "left";
-  addNotice(t(key, { partner: state.partner }), "notice-end");
+  endConversation(t(key, { partner: state.partner }));
+}
+
+/** The conversation is over for us (the partner left, or we blocked them). */
+function endConversation(notice) {
+  addNotice(notice, "notice-end");
   for (const { node } of state.pending.values()) markMessage(node, "refused");
   state.pending.clear();
   forgetConversation();
@@ -277,6 +378,14 @@ function onPartnerLeft(event) {
 
 function onError(event) {
   const message = typeof event.message === "string" ? event.message : event.code;
+  if (event.code === "banned") {
+    onBanned(message);
+    return;
+  }
+  if (state.awaiting.length && typeof event.id !== "string" && !NOT_FOR_SAFETY.has(event.code)) {
+    onSafetyError(message);
+    return;
+  }
   if (event.code === "resume_failed" && state.resuming) {
     state.resuming = false;
     if (state.resumeSeq === 0 && state.storedSeq > 0) {
@@ -287,6 +396,7 @@ function onError(event) {
       return;
     }
     forgetConversation();
+    forgetPartner();
     connection.close();
     showStart(t("resumeFailed"));
     return;
@@ -310,9 +420,10 @@ ui.join.addEventListener("click", () => {
 });
 
 function join() {
+  if (state.banned) return;
   showWaiting();
   ui.cancel.focus({ preventScroll: true });
-  sendOrConnect({ type: "join", article });
+  sendOrConnect(joinFrame());
 }
 
 ui.rulesCheck.addEventListener("change", () => {
@@ -346,6 +457,7 @@ function leave() {
   const wasOpen = connection.send({ type: "leave" });
   forgetConversation();
   state.pending.clear();
+  forgetPartner();
   showStart();
   ui.join.focus({ preventScroll: true });
   clearTimeout(timers.closeAfterLeave);
@@ -357,9 +469,11 @@ function leave() {
 }
 
 function next() {
+  if (state.banned) return;
   clearAlert();
   forgetConversation();
   state.pending.clear();
+  forgetPartner();
   showWaiting();
   ui.cancel.focus({ preventScroll: true });
   sendOrConnect({ type: "next" });
@@ -370,6 +484,7 @@ ui.nextAgain.addEventListener("click", next);
 
 ui.restart.addEventListener("click", () => {
   connection.close();
+  forgetPartner();
   showStart();
   ui.join.focus({ preventScroll: true });
 });
@@ -410,16 +525,290 @@ function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// ---------------------------------------------------------------- block, report, ban
+
+/** A new partner: nothing of the previous one is kept. */
+function newPartner() {
+  closeDialogs();
+  state.transcript = [];
+  state.reportLines = [];
+  state.hasPartner = true;
+  state.blocked = false;
+  state.reported = false;
+  state.awaiting = [];
+  state.blockAfterReport = false;
+}
+
+/** No partner any more for this page (left, next, restart): drop what we held. */
+function forgetPartner() {
+  closeDialogs();
+  state.transcript = [];
+  state.reportLines = [];
+  state.hasPartner = false;
+  state.awaiting = [];
+  state.blockAfterReport = false;
+  updateSafetyActions();
+}
+
+/** Block and report go on the open socket only, never during a resume. */
+function canSendSafety() {
+  return connection.isOpen && !state.resuming;
+}
+
+ui.block.addEventListener("click", () => openBlockDialog());
+ui.report.addEventListener("click", () => openReportDialog());
+
+function openBlockDialog() {
+  if (!state.hasPartner || state.blocked) return;
+  const key = state.phase === "chat" ? "blockText" : "blockTextEnded";
+  ui.blockText.textContent = t(key, { days: BLOCK_DAYS });
+  setDialogBusy(ui.blockDialog, false);
+  ui.blockError.textContent = "";
+  openDialog(ui.blockDialog);
+  ui.blockCancel.focus(); // the harmless choice first
+}
+
+ui.blockConfirm.addEventListener("click", () => {
+  if (!canSendSafety()) {
+    ui.blockError.textContent = t("notConnected");
+    return;
+  }
+  ui.blockError.textContent = "";
+  setDialogBusy(ui.blockDialog, true);
+  sendBlock();
+});
+
+ui.blockCancel.addEventListener("click", () => closeDialog(ui.blockDialog));
+
+function sendBlock() {
+  if (connection.send({ type: "block" })) state.awaiting.push("block");
+}
+
+function onBlocked() {
+  takeAwaited("block");
+  state.blocked = true;
+  closeDialog(ui.blockDialog);
+  // After "report and block too", both are said.
+  const thanks = state.blockAfterReport === "sent" ? `${t("reportThanks")} ` : "";
+  state.blockAfterReport = false;
+  if (state.phase === "chat") endConversation(t("conversationEnded"));
+  setStatus(thanks + t("blocked"));
+  updateSafetyActions();
+}
+
+function openReportDialog() {
+  if (!state.hasPartner || state.reported) return;
+  const { lines, dropped } = reportTranscript();
+  state.reportLines = lines;
+  ui.transcript.replaceChildren(...lines.map(transcriptItem));
+  ui.transcript.hidden = lines.length === 0;
+  ui.transcriptEmpty.hidden = lines.length > 0;
+  ui.transcriptDropped.textContent = dropped ? t("transcriptDropped", { n: dropped }) : "";
+  ui.transcriptDropped.hidden = !dropped;
+  ui.reportForm.reset();
+  ui.reportBlock.checked = !state.blocked;
+  ui.reportBlockLabel.hidden = state.blocked;
+  ui.reportError.textContent = "";
+  setDialogBusy(ui.reportDialog, false);
+  openDialog(ui.reportDialog);
+  ui.reportReasons.querySelector("input").focus();
+}
+
+function transcriptItem({ from, text }) {
+  const item = document.createElement("li");
+  item.className = `line line-${from}`;
+  const who = document.createElement("span");
+  who.className = "line-who";
+  who.textContent = t(from === "me" ? "transcriptMe" : "transcriptPartner");
+  const body = document.createElement("span");
+  body.className = "line-text";
+  body.textContent = text;
+  item.append(who, body);
+  return item;
+}
+
+ui.reportForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  sendReport();
+});
+
+ui.reportCancel.addEventListener("click", () => closeDialog(ui.reportDialog));
+
+function sendReport() {
+  if (ui.reportSend.disabled) return;
+  const reason = ui.reportForm.elements.namedItem("reason").value;
+  if (!REPORT_REASONS.includes(reason)) {
+    ui.reportError.textContent = t("reportNoReason");
+    ui.reportReasons.querySelector("input").focus();
+    return;
+  }
+  if (!canSendSafety()) {
+    ui.reportError.textContent = t("notConnected");
+    return;
+  }
+  const note = cleanText(Array.from(ui.reportNote.value.trim()).slice(0, MAX_REPORT_NOTE).join(""));
+  const frame = { type: "report", reason, note, transcript: state.reportLines };
+  ui.reportError.textContent = "";
+  if (!connection.send(frame)) return;
+  state.awaiting.push("report");
+  state.blockAfterReport = ui.reportBlock.checked && !state.blocked;
+  setDialogBusy(ui.reportDialog, true);
+}
+
+function onReported() {
+  takeAwaited("report");
+  state.reported = true;
+  closeDialog(ui.reportDialog);
+  setStatus(t("reportThanks"));
+  if (state.blockAfterReport === true) {
+    state.blockAfterReport = "sent";
+    sendBlock();
+  }
+  updateSafetyActions();
+}
+
+/** An error answering our pending block or report: said in its dialog if still open. */
+function onSafetyError(message) {
+  const what = state.awaiting.shift();
+  state.blockAfterReport = false;
+  const [dialog, error] = what === "report"
+    ? [ui.reportDialog, ui.reportError] : [ui.blockDialog, ui.blockError];
+  if (dialog.open) {
+    setDialogBusy(dialog, false);
+    error.textContent = message;
+  } else {
+    showAlert(message);
+  }
+}
+
+/** The socket dropped: an unanswered block or report may or may not have arrived. */
+function abandonSafetyRequests() {
+  if (!state.awaiting.length) return;
+  state.awaiting = [];
+  state.blockAfterReport = false;
+  const dialogs = [[ui.reportDialog, ui.reportError], [ui.blockDialog, ui.blockError]];
+  for (const [dialog, error] of dialogs) {
+    if (!dialog.open) continue;
+    setDialogBusy(dialog, false);
+    error.textContent = t("notConnected");
+  }
+}
+
+function takeAwaited(what) {
+  const index = state.awaiting.indexOf(what);
+  if (index >= 0) state.awaiting.splice(index, 1);
+}
+
+/**
+ * The transcript a report sends: the most recent lines of what the reader saw
+ * (at most MAX_TRANSCRIPT_LINES, each at most `text_chars` characters) such that
+ * the frame fits `frame_bytes` whatever note and reason the reader then picks.
+ */
+function reportTranscript() {
+  const longestReason = REPORT_REASONS.reduce((a, b) => (b.length > a.length ? b : a));
+  // The costliest note in JSON: control characters, escaped as \u00XX (6 bytes each).
+  const worstNote = "\u0001".repeat(MAX_REPORT_NOTE);
+  let budget = state.limits.frameBytes
+    - jsonBytes({ type: "report", reason: longestReason, note: worstNote, transcript: [] });
+  const lines = [];
+  for (let i = state.transcript.length - 1; i >= 0 && lines.length < MAX_TRANSCRIPT_LINES; i--) {
+    const { from, text } = state.transcript[i];
+    const line = { from, text: cleanText(clipChars(text, state.limits.textChars)) };
+    const cost = jsonBytes(line) + (lines.length ? 1 : 0); // the comma between lines
+    if (cost > budget) break;
+    budget -= cost;
+    lines.push(line);
+  }
+  lines.reverse();
+  return { lines, dropped: state.transcript.length - lines.length };
+}
+
+const utf8 = new TextEncoder();
+
+function jsonBytes(value) {
+  return utf8.encode(JSON.stringify(value)).length;
+}
+
+/** At most `limit` characters (code points, as the server counts them). */
+function clipChars(text, limit) {
+  if (text.length <= limit) return text;
+  const chars = Array.from(text);
+  return chars.length <= limit ? text : chars.slice(0, limit).join("");
+}
+
+/** What the server accepts in a report: no NUL, no lone surrogate. */
+function cleanText(text) {
+  const wellFormed = typeof text.toWellFormed === "function" ? text.toWellFormed() : text;
+  return wellFormed.replaceAll("\u0000", "\uFFFD");
+}
+
+function onBanned(message) {
+  const hadFocus = document.activeElement && document.activeElement !== document.body;
+  state.banned = true;
+  forgetConversation();
+  state.pending.clear();
+  forgetPartner();
+  connection.close();
+  showStart(message);
+  if (hadFocus) ui.startNotice.focus({ preventScroll: true });
+}
+
+// ---------------------------------------------------------------- dialogs
+
+function openDialog(dialog) {
+  closeDialogs();
+  state.dialogOpener = document.activeElement;
+  dialog.showModal();
+}
+
+function closeDialog(dialog) {
+  if (dialog.open) dialog.close();
+}
+
+function closeDialogs() {
+  closeDialog(ui.blockDialog);
+  closeDialog(ui.reportDialog);
+}
+
+function setDialogBusy(dialog, busy) {
+  dialog.setAttribute("aria-busy", String(busy));
+  for (const button of dialog.querySelectorAll("button.primary")) button.disabled = busy;
+}
+
+for (const dialog of [ui.blockDialog, ui.reportDialog]) {
+  // Back to where the reader was, or to what is left once the conversation ended.
+  dialog.addEventListener("close", () => {
+    const target = [state.dialogOpener, ui.nextAgain, ui.text, ui.join].find(isFocusable);
+    state.dialogOpener = null;
+    target?.focus({ preventScroll: true });
+  });
+}
+
+function isFocusable(node) {
+  return node instanceof HTMLElement && node.isConnected && !node.disabled && !node.hidden
+    && node.getClientRects().length > 0;
+}
+
+function updateSafetyActions() {
+  const shown = (state.phase === "chat" || state.phase === "ended") && state.hasPartner
+    && !state.banned;
+  ui.block.hidden = state.blocked;
+  ui.report.hidden = state.reported;
+  ui.safetyActions.hidden = !shown || (state.blocked && state.reported);
+}
+
 // ---------------------------------------------------------------- rendering
 
 function showScreen(name) {
   for (const [key, screen] of Object.entries(ui.screens)) screen.hidden = key !== name;
+  updateSafetyActions();
 }
 
 function showStart(notice = "") {
   state.phase = "start";
   ui.startNotice.textContent = notice;
   ui.startNotice.hidden = !notice;
+  ui.join.disabled = state.banned;
   hideTyping();
   clearStatus();
   showScreen("start");

@@ -39,6 +39,7 @@ const LIKED_KEY = "causerie.liked";
 const LIKED_MAX = 2000;
 const NAME_KEY = "causerie.name";
 const AUTHOR_PREFIX = "causerie.author.";
+const AUTHOR_KEY = "causerie.author"; // this browser's author token, reused by each new comment
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const HTML_NS = "http://www.w3.org/1999/xhtml";
@@ -177,6 +178,32 @@ function randomToken() {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+let memoryAuthor = "";
+
+/**
+ * The author token of this browser's earlier comments, if any. Sent with a new
+ * comment, it makes the server give that comment the same token: one (hashed)
+ * identity per browser, which is what a moderator's ban of an author names.
+ */
+function browserAuthor() {
+  let token = memoryAuthor;
+  try {
+    token = storage("local")?.getItem(AUTHOR_KEY) ?? memoryAuthor;
+  } catch {
+    token = memoryAuthor;
+  }
+  return /^[A-Za-z0-9_-]{32,128}$/.test(token) ? token : "";
+}
+
+function rememberBrowserAuthor(token) {
+  memoryAuthor = token;
+  try {
+    storage("local")?.setItem(AUTHOR_KEY, token);
+  } catch {
+    // kept in memory for this page only
+  }
 }
 
 let memoryReader = "";
@@ -1272,7 +1299,8 @@ class CauserieComments extends HTMLElement {
     button.textContent = t("publishing");
     parts.form.setAttribute("aria-busy", "true");
     try {
-      const { status: code, data } = await this.#api("POST", "/comments", { body });
+      const { status: code, data } = await this.#api(
+        "POST", "/comments", { body, token: browserAuthor() || undefined });
       if (generation !== this.#generation) return;
       rememberName(name);
       if (nameInput !== this.#ui.name && !this.#ui.name.value) this.#ui.name.value = name;
@@ -1281,6 +1309,7 @@ class CauserieComments extends HTMLElement {
       const id = Number.isSafeInteger(data?.id) ? data.id : data?.comment?.id;
       if (Number.isSafeInteger(id) && typeof data?.author_token === "string") {
         rememberAuthor(id, data.author_token, data.editable_for);
+        rememberBrowserAuthor(data.author_token);
       }
       const comment = normalize(data?.comment);
       const held = code === 202 || data?.status === "held";
