@@ -48,7 +48,15 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
-KINDS = ("causerie", "websockets", "websockets-asyncio", "socketio", "socketio-aiohttp", "isso")
+KINDS = (
+    "causerie",
+    "causerie-unmoderated",
+    "websockets",
+    "websockets-asyncio",
+    "socketio",
+    "socketio-aiohttp",
+    "isso",
+)
 
 CAUSERIE_ENV = {
     "CAUSERIE_MESSAGES_PER_SECOND": "1000000",
@@ -64,13 +72,19 @@ CAUSERIE_ENV = {
 }
 
 
+# Variants of causerie: the same command with one setting changed.
+VARIANT_ENV = {
+    "causerie-unmoderated": {"CAUSERIE_CHAT_MODERATION": "false"},
+}
+
+
 def protocol_of(kind: str) -> str:
     """The load generator's --target for a server kind."""
     return kind.split("-")[0]
 
 
 def command(kind: str, port: int) -> list[str]:
-    if kind == "causerie":
+    if kind.startswith("causerie"):
         return [PYTHON, "-m", "causerie", "serve", "--host", "127.0.0.1", "--port", str(port)]
     if kind == "websockets":
         return [PYTHON, str(BENCH / "relay_websockets.py"), "--port", str(port)]
@@ -134,6 +148,7 @@ class Server:
         env.pop("PYTHONPATH", None)
         if self.kind.startswith("causerie"):
             env.update(CAUSERIE_ENV)
+            env.update(VARIANT_ENV.get(self.kind, {}))
             env["CAUSERIE_DATA_DIR"] = str(scratch / "data")
         cmd = None
         if self.kind == "isso":

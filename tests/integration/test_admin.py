@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
+import json
 import os
 import re
 import secrets
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -572,6 +574,46 @@ def test_approve_reject_delete_held_comments(admin_server: ServerProcess, modera
         ("comment.delete", deleted),
     ):
         assert any(action in row and f"comment:{comment['id']}" in row for row in rows), action
+
+
+def test_live_readers_see_an_approved_comment_appear(
+    admin_server: ServerProcess, moderator: Admin
+) -> None:
+    """The dashboard's approval reaches the article's open Server-Sent Event streams."""
+    url = new_article(admin_server)
+    comment = held_comment(admin_server, "Publié par la modération.", url=url)
+    events: list[tuple[str | None, Any]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream(
+                "GET", f"{admin_server.base_url}/api/v1/comments/stream", params={"url": url}
+            ) as stream,
+        ):
+            event = None
+            for line in stream.iter_lines():
+                if line.startswith(": connected"):
+                    ready.set()
+                elif line.startswith("event: "):
+                    event = line[len("event: ") :]
+                elif line.startswith("data: "):
+                    events.append((event, json.loads(line[len("data: ") :])))
+                    if len(events) == 2:
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(5)
+    assert moderator.post(f"/admin/comments/{comment['id']}/approve").status_code == 303
+    assert moderator.post(f"/admin/comments/{comment['id']}/delete").status_code == 303
+    listener.join(10)
+    assert not listener.is_alive()
+    assert events[0][0] == "comment"
+    assert events[0][1]["id"] == comment["id"]
+    assert events[0][1]["text"] == "Publié par la modération."
+    assert events[1] == ("deleted", {"id": comment["id"]})
 
 
 def test_hostile_comment_is_shown_escaped(admin_server: ServerProcess, moderator: Admin) -> None:

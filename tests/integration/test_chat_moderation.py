@@ -14,7 +14,7 @@ from tests.integration.client import Reader, new_article, pair
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """Chat moderation is off by default (its cost: docs/moderation.md); on here."""
+    """Chat moderation is on by default; said explicitly here, since it is what is tested."""
     env = {**TEST_SERVER_ENV, "CAUSERIE_CHAT_MODERATION": "true"}
     data_dir: Path = tmp_path_factory.mktemp("moderated-chat")
     with ServerProcess(data_dir, env) as process:
@@ -46,7 +46,8 @@ async def test_personal_data_is_masked_and_the_sender_told(server: ServerProcess
 
 
 async def test_without_chat_moderation_text_is_relayed_as_typed(tmp_path: Path) -> None:
-    with ServerProcess(tmp_path / "plain", {**TEST_SERVER_ENV}) as plain:
+    env = {**TEST_SERVER_ENV, "CAUSERIE_CHAT_MODERATION": "false"}
+    with ServerProcess(tmp_path / "plain", env) as plain:
         first, second, _, _ = await pair(plain.ws_url)
         await first.send({"type": "message", "id": "t", "text": "appelle-moi au 06 12 34 56 78"})
         assert (await second.expect("message"))["text"] == "appelle-moi au 06 12 34 56 78"
@@ -93,5 +94,35 @@ async def test_repeated_violations_end_the_conversation_and_cool_down(
     again = await Reader.open(strict_chat.ws_url)
     await again.send({"type": "join", "article": new_article()})
     await again.error("moderation_cooldown")
+    for reader in (offender, partner, again):
+        await reader.close()
+
+
+async def test_a_widget_offender_is_cooled_down_by_client_not_by_address(
+    strict_chat: ServerProcess,
+) -> None:
+    """A reader whose widget sent its client secret is cooled down by that secret: other
+    readers behind the same address (an office, a carrier's NAT) can go on chatting."""
+    article = new_article()
+    offender_client, neighbour_client = "o" * 24, "n" * 24
+    offender = await Reader.open(strict_chat.ws_url)
+    await offender.send({"type": "join", "article": article, "client": offender_client})
+    await offender.expect("waiting")
+    partner = await Reader.open(strict_chat.ws_url)
+    await partner.send({"type": "join", "article": article, "client": neighbour_client})
+    await partner.expect("matched")
+    await offender.expect("matched")
+    for n in range(2):
+        await offender.send({"type": "message", "id": f"v{n}", "text": "ferme ta gueule sale pute"})
+        assert (await offender.expect("error"))["code"].startswith("moderation_")
+    await offender.error("moderation_cooldown")
+    await partner.expect("partner_left")
+    # The same browser on a new socket is still cooled down...
+    again = await Reader.open(strict_chat.ws_url)
+    await again.send({"type": "join", "article": new_article(), "client": offender_client})
+    await again.error("moderation_cooldown")
+    # ...its neighbour on the same address is not.
+    await partner.send({"type": "join", "article": new_article(), "client": neighbour_client})
+    await partner.expect("waiting")
     for reader in (offender, partner, again):
         await reader.close()

@@ -656,6 +656,7 @@ class Dashboard:
         *,
         on_ban: Callable[[Ban], Awaitable[None]] | None = None,
         on_site_settings: Callable[[SiteSettings], None] | None = None,
+        on_comment: Callable[[int], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
         now_us: Callable[[], int] = now_us,
     ) -> None:
@@ -664,6 +665,7 @@ class Dashboard:
         self.secret = secret
         self.on_ban = on_ban
         self.on_site_settings = on_site_settings
+        self.on_comment = on_comment
         self.clock = clock
         self.now_us = now_us
         rate = LOGIN_ATTEMPTS_PER_MINUTE / 60.0
@@ -1025,7 +1027,16 @@ class Dashboard:
         if not await self.safety.set_comment_status(comment.id, status):
             raise PageError(404, "not_found")
         await self.audit(session.moderator, f"comment.{action}", f"comment:{comment.id}")
+        await self.comment_changed(comment.id)
         return redirect(f"{PREFIX}?done=comment.{action}")
+
+    async def comment_changed(self, comment_id: int) -> None:
+        """Tell the app (``on_comment``), e.g. to show the change to live readers."""
+        if self.on_comment is not None:
+            try:
+                await self.on_comment(comment_id)
+            except Exception:
+                log.exception("admin_on_comment_failed", comment=comment_id)
 
     async def comment_ban(self, request: Request) -> Response:
         """Ban the comment's author (or address) and delete the comment."""
@@ -1039,6 +1050,7 @@ class Dashboard:
             await self.audit(
                 session.moderator, "comment.delete", f"comment:{comment.id}", f"ban:{ban.id}"
             )
+            await self.comment_changed(comment.id)
         return redirect(f"{PREFIX}?done=ban.add")
 
     async def do_ban(self, session: AdminSession, wanted: BanRequest, source: str) -> Ban:
@@ -1252,14 +1264,22 @@ def create_admin(
     *,
     on_ban: Callable[[Ban], Awaitable[None]] | None = None,
     on_site_settings: Callable[[SiteSettings], None] | None = None,
+    on_comment: Callable[[int], Awaitable[None]] | None = None,
 ) -> APIRouter:
     """The dashboard's routes, for ``app.include_router``.
 
-    ``on_ban`` is awaited after a ban is stored (e.g. to disconnect a banned reader),
-    ``on_site_settings`` called after a site's settings are saved (e.g. to recompile
-    its policy). Their failures are logged, never shown as the action's failure.
+        ``on_ban`` is awaited after a ban is stored (e.g. to disconnect a banned reader),
+        ``on_site_settings`` called after a site's settings are saved (e.g. to recompile
+        its policy), ``on_comment`` awaited with a comment's id after a moderator published or
+    deleted it (e.g. to update live readers). Their failures are logged, never shown as
+    the action's failure.
     """
     dashboard = Dashboard(
-        settings, safety, secret, on_ban=on_ban, on_site_settings=on_site_settings
+        settings,
+        safety,
+        secret,
+        on_ban=on_ban,
+        on_site_settings=on_site_settings,
+        on_comment=on_comment,
     )
     return dashboard.router()

@@ -432,6 +432,16 @@ class CommentsApi:
             201 if status is Status.PUBLISHED else 202,
         )
 
+    async def moderated(self, comment_id: int) -> None:
+        """A moderator published or deleted a comment: show it to the article's live readers."""
+        owned = await self.store.owned(comment_id)
+        if owned is None:
+            return
+        if owned.row.status is Status.PUBLISHED:
+            self.feed.publish(owned.article_url, "comment", rules.comment_json(owned.row))
+        elif owned.row.status is Status.DELETED:
+            self.feed.publish(owned.article_url, "deleted", {"id": comment_id})
+
     async def _owned_by(self, comment_id: int, authorization: str | None) -> Any:
         if not authorization or not authorization.startswith("Bearer ") or len(authorization) < 8:
             raise ClientError(ErrorCode.MISSING_TOKEN)

@@ -230,6 +230,7 @@ def create_app(settings: Settings | None = None, *, broker: Broker | None = None
             secret,
             on_ban=service.enforce_ban,
             on_site_settings=policies.apply,
+            on_comment=comments_api.moderated,
         )
     )
     # --- end of the moderator dashboard ---------------------------------------------

@@ -134,7 +134,8 @@ class ChatService:
         self.allowed_origins = frozenset(settings.site_origins)
         self.secret = secret
         self.policies = policies  # None: chat moderation off
-        self.cooldowns: dict[str, float] = {}  # client -> clock time its cooldown ends
+        # offender (client hash, else address hash) -> clock time its cooldown ends
+        self.cooldowns: dict[str, float] = {}
         per_minute = settings.client_connections_per_minute
         self.client_connections = KeyedBuckets(per_minute / 60.0, per_minute)
         per_minute = settings.client_joins_per_minute
@@ -403,9 +404,9 @@ class Connection:
         elif action is Action.TYPING:
             await self._typing()
         elif action is Action.JOIN and isinstance(frame, Join):
-            self._check_join_rate()
             if frame.client is not None:
                 self.identity = client_hash(self.service.secret, frame.client)
+            self._check_join_rate()
             self.article = frame.article
             await self._wait_or_pair()
         elif action is Action.REJOIN:
@@ -466,7 +467,8 @@ class Connection:
         if self.violations >= self.service.settings.chat_violations:
             # Enough: the conversation ends for the offender, who cools down.
             service = self.service
-            service.cooldowns[self.client] = service.clock() + service.settings.chat_cooldown
+            offender = self.identity or self.client  # not a whole office behind one NAT
+            service.cooldowns[offender] = service.clock() + service.settings.chat_cooldown
             await self._depart(LeaveReason.LEFT)
             self.violations = 0
             self.refuse(
@@ -484,7 +486,7 @@ class Connection:
 
     def _check_join_rate(self) -> None:
         now = self.service.clock()
-        cooldown = self.service.cooldowns.get(self.client)
+        cooldown = self.service.cooldowns.get(self.identity or self.client)
         if cooldown is not None and cooldown > now:
             raise ClientError(ErrorCode.MODERATION_COOLDOWN, retry_after=cooldown - now)
         bucket = self._join_bucket
