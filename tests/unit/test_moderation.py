@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEV_SET = ROOT / "tests" / "data" / "moderation_dev.tsv"
 #: The former held-out set, studied since: a development set too.
 TUNING_SET = ROOT / "tests" / "data" / "moderation_tuning.tsv"
+#: The second held-out set, studied since: a development set too.
+TUNING_SET_2 = ROOT / "tests" / "data" / "moderation_tuning_2.tsv"
 LEXICON = load_lexicon()
 POLICY = Policy(PolicyConfig(site_domains=("journal.example",)), LEXICON)
 
@@ -294,6 +296,17 @@ def test_dev_set_meets_the_targets() -> None:
 def test_tuning_set_meets_the_targets(context: str) -> None:
     result = evaluate(POLICY, parse_eval(TUNING_SET.read_text(encoding="utf-8")), Context(context))
     assert len(result.outcomes) >= 300
+    assert result.recall("toxic") >= 0.95
+    assert result.false_positive_rate <= 0.01
+    assert result.recall("spam") >= 0.9
+
+
+@pytest.mark.parametrize("context", ["comment", "chat"])
+def test_second_tuning_set_meets_the_targets(context: str) -> None:
+    result = evaluate(
+        POLICY, parse_eval(TUNING_SET_2.read_text(encoding="utf-8")), Context(context)
+    )
+    assert len(result.outcomes) >= 500
     assert result.recall("toxic") >= 0.95
     assert result.false_positive_rate <= 0.01
     assert result.recall("spam") >= 0.9

@@ -289,3 +289,151 @@ def test_repeats_are_found_across_many_authors() -> None:
 def test_digits_inside_a_word_are_not_a_phone_number(text: str) -> None:
     verdict = POLICY.check(text, context="chat")
     assert verdict.action is Action.ALLOW and verdict.text == text
+
+
+# --- families found in the second held-out set -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "imbécile, lis un livre avant de parler",  # an imperative after the pause
+        "gogol, t'as fumé quoi",  # "t'as": the message speaks to someone
+        "idiot fini, tu captes rien",  # an insult made worse after it
+        "moron, read the thing first",
+        "dumb lazy loser",  # nothing but insults and fillers
+        "sale gros cassos",
+    ],
+)
+def test_an_insult_opening_a_message_said_to_someone_is_a_vocative(text: str) -> None:
+    assert Category.INSULT in POLICY.check(text, context="chat").categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Débile, tu trouves pas ce règlement ?",  # asks an opinion
+        "Nul, tu trouves pas ?",
+        "Pathétique, regardez ce budget",  # an exclamation about a thing
+        "Stupid, don't you think?",
+        "Vraiment trop nul",  # an opinion: intensifiers
+        "what a game, what a goal",
+    ],
+)
+def test_an_exclamation_about_something_is_not_a_vocative(text: str) -> None:
+    assert not toxic(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("j'espère qu'il crève la bouche ouverte", Category.HARASSMENT),  # third person
+        ("qu'elles crèvent", Category.HARASSMENT),
+        ("I hope they rot", Category.THREAT),
+        ("on va cramer ta tire", Category.THREAT),  # what one owns: a set
+        ("je vais lui rendre une petite visite, à toi et ta famille", None),
+        ("on va te rendre une petite visite", Category.THREAT),
+        ("qqn devrait flinguer ce juge", Category.THREAT),  # a call to kill someone
+        ("faut lyncher ces députés", Category.THREAT),
+        ("il mérite une bonne raclée", Category.THREAT),
+        ("someone should stab the mayor", Category.THREAT),
+        ("string up the politicians", Category.THREAT),
+        ("your kids won't be safe", Category.THREAT),
+        ("les juifs sont un cancer", Category.HATE),  # a group as a disease
+        ("les migrants faut les laisser se noyer", Category.HATE),
+        ("you people are savages", Category.HATE),
+        ("gays should be stoned", Category.HATE),
+        ("envoie une photo de toi en lingerie", Category.SEXUAL),
+        ("pics of you in your bra", Category.SEXUAL),
+        ("viens en mp on va s'amuser", Category.SEXUAL),
+        ("t'es une grosse victime", Category.INSULT),
+        ("chienne de la casse", Category.INSULT),
+        ("mange un tas de marde", Category.INSULT),  # Québécois
+        ("t'es un vrai baraki", Category.INSULT),  # Belgian
+        ("you absolute eejit", Category.INSULT),  # Irish
+        ("you're a waste of oxygen", Category.INSULT),
+    ],
+)
+def test_families_of_the_second_held_out_set(text: str, category: Category | None) -> None:
+    categories = POLICY.check(text, context="chat").categories
+    if category is None:
+        assert not categories & {Category.THREAT, Category.HARASSMENT}
+    else:
+        assert category in categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "j'espère qu'elle crèvera l'écran dans ce film",
+        "j'espère qu'il va guérir de son cancer",
+        "on va pendre la crémaillère samedi",
+        "il faudrait abattre ce mur",
+        "la bourse a subi une bonne correction",
+        "cet article mérite une correction",
+        "la victime a porté plainte",
+        "tu es victime d'une arnaque, appelle ta banque",
+        "envoie une photo de toi devant la tour Eiffel",
+        "je vais te rendre visite à Noël",
+        "les moustiques sont une plaie",
+        "les migrants sont une chance pour l'économie",
+        "tête de veau sauce gribiche",
+        "les rats d'égout prolifèrent",
+        "hang the Christmas lights",
+        "string up the fairy lights",
+        "someone should hang the painting in the hall",
+        "I hope she gets the job",
+        "do us all a favour and vote",
+        "virgin olive oil",
+        "git push failed again",
+        "this stadium is a waste of space",
+        "send me a pic of your dog",
+    ],
+)
+def test_innocent_neighbours_of_the_new_rules(text: str) -> None:
+    assert not toxic(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Grand marabout, retour de l'être aimé, appelez le 07 11 22 33 44",
+        "Love spell caster, he brought back my ex, WhatsApp +1 302 555 0100",
+        "Abonnement IPTV 4K, écrivez-nous sur WhatsApp",
+        "Voyance par SMS : envoyez ASTRO au 71 000",
+        "Mon conseiller en trading m'a fait gagner 9000€, écrivez-lui : conseil.fx@gmail.com",
+        "Hi dear, add me on snapchat for fun: anna.xo21",
+        "Remote data entry, no experience needed, apply at easyjobs-now.work",
+    ],
+)
+def test_spam_families_of_the_second_held_out_set(text: str) -> None:
+    assert Category.SPAM in POLICY.check(text, context="comment").categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My dad lost £3k to a crypto scam on WhatsApp, please warn your parents",
+        "Méfiez-vous des faux conseillers crypto sur Telegram",
+    ],
+)
+def test_a_warning_about_a_scam_is_not_spam(text: str) -> None:
+    assert Category.SPAM not in POLICY.check(text, context="comment").categories
+
+
+def test_a_scammer_saying_it_is_no_scam_is_still_spam() -> None:
+    text = "Not a scam: earn 500$ per day with bitcoin, message me on telegram"
+    assert Category.SPAM in POLICY.check(text, context="comment").categories
+
+
+@pytest.mark.parametrize(
+    ("text", "threat"),
+    [
+        ("je vais te défoncer à FIFA ce soir", False),  # a game after "à": banter
+        ("I'm gonna kill you at chess", False),
+        ("je vais te buter après le match", True),  # no "à" before the game
+        ("je vais te tuer, au foot ou ailleurs", True),  # another clause
+    ],
+)
+def test_a_threat_at_a_game_is_banter(text: str, threat: bool) -> None:
+    assert (Category.THREAT in POLICY.check(text, context="chat").categories) is threat

@@ -241,12 +241,16 @@ class Verdict:
 _TLDS: Final = (
     "com|net|org|fr|io|xyz|info|biz|me|co|ly|be|ch|ca|uk|de|eu|ru|top|click|link|site|online|"
     "shop|store|app|gg|tk|ml|ga|cf|us|tv|cc|pro|club|vip|live|win|bet|to|ee|gl|gd|gov|edu|news|"
-    "blog|ai|es|it|nl|cn|su|pw|ws|icu|buzz|fun|loan|money|cash|casino|cam|xxx|sex|porn"
+    "blog|ai|es|it|nl|cn|su|pw|ws|icu|buzz|fun|loan|money|cash|casino|cam|xxx|sex|porn|"
+    "work|rest|bar|monster|cfd|sbs|quest|lol|mom|cyou|review|download|racing|party|stream|"
+    "men|gq|trade|website|today|host|market|finance|tech|space"
 )
 _SPAMMY_TLDS: Final = frozenset({
     "xyz", "top", "click", "link", "site", "online", "shop", "store", "tk", "ml", "ga", "cf",
     "vip", "win", "bet", "icu", "buzz", "fun", "loan", "money", "cash", "casino", "cam", "xxx",
-    "sex", "porn", "pw", "ws", "su", "club", "biz",
+    "sex", "porn", "pw", "ws", "su", "club", "biz", "work", "rest", "bar", "monster", "cfd",
+    "sbs", "quest", "lol", "mom", "cyou", "review", "download", "racing", "party", "stream",
+    "men", "gq", "trade", "website", "today", "host", "market", "finance", "space",
 })  # fmt: skip
 _URL: Final = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"'`]+")
 _BARE_DOMAIN: Final = re.compile(
@@ -868,10 +872,17 @@ class Policy:
                 category in _REPORTABLE and _quoted(quotes, start, end)
             ):
                 continue
+            if category is Category.THREAT and _played(text, tokens, match.last):
+                continue  # "je vais te défoncer à FIFA ce soir"
             findings.append(Finding(category, match.entry, start, end))
         if targeted:
             markers = self._markers.matches(tokens, text=text)
             aimed = {match.first for match, _ in targeted}
+            if _insults_only(tokens, targeted):  # "ugly old hag", "loser virgin incel"
+                for match, _ in targeted:
+                    start, end = tokens[match.first].start, tokens[match.last].end
+                    findings.append(Finding(Category.INSULT, match.entry, start, end))
+                return findings
             for match, tag in targeted:
                 langs = tag.langs
                 if match.first == match.last and len(self._targeted_by_lang) > 1:
@@ -991,7 +1002,7 @@ class Policy:
                 findings.append(Finding(Category.SPAM, f"link:{host}", start, end))
         bait = {match.entry: match for match, _ in bait_matches}
         money = _MONEY.search(folded)
-        if bait or money:
+        if (bait or money) and not _warns(tokens):
             strength = len(bait) + (1 if money else 0)
             if calls or has_contact or links or strength >= 3:
                 for entry, match in bait.items():
@@ -1059,6 +1070,49 @@ def _quoted(quotes: list[tuple[int, int]], start: int, end: int) -> bool:
     return any(left < start and end < right for left, right in quotes)
 
 
+#: Words of a message that warns about a scam rather than runs one ("my gran lost £5k
+#: to a crypto scam on WhatsApp"); money and crypto bait then make no spam.
+_WARNING_STEMS: Final = (
+    "scam", "fraud", "beware", "warn", "arnaqu", "escro", "mefie", "ponzi",
+)  # fmt: skip
+_WARNING_NEGATIONS: Final = frozenset({
+    "no", "not", "pas", "aucune", "aucun", "sans", "zero", "jamais", "never", "nothing",
+})  # fmt: skip
+
+
+#: Games and sports: a threat "at" one of them is banter ("je vais te tuer au tennis").
+_GAMES: Final = frozenset({
+    "fifa", "pes", "mario", "mariokart", "kart", "tennis", "echecs", "foot", "basket",
+    "poker", "belote", "tarot", "scrabble", "fortnite", "valorant", "minecraft", "jeu",
+    "jeux", "ping", "badminton", "padel", "petanque", "billard", "babyfoot", "karaoke",
+    "monopoly", "uno", "smash", "ps5", "xbox", "console", "quiz", "chess", "pool", "darts",
+    "golf", "squash", "cards", "cartes", "bowling", "cod", "warzone", "tekken", "sudoku",
+    "wordle", "trivial", "cluedo", "game", "games",
+})  # fmt: skip
+_AT_GAME: Final = frozenset({"a", "au", "aux", "en", "at", "in", "on"})
+
+
+def _played(text: str, tokens: Sequence[Token], last: int) -> bool:
+    """A game or sport named right after the threat, behind "à", "au", "at"…, in the
+    same clause."""
+    for index in range(last + 1, min(last + 4, len(tokens) - 1)):
+        if _closes_clause(text, tokens, index - 1):
+            return False
+        if tokens[index].plain in _AT_GAME and tokens[index + 1].plain in _GAMES:
+            return True
+    return False
+
+
+def _warns(tokens: Sequence[Token]) -> bool:
+    """A warning word not negated ("not a scam", "pas une arnaque" are the scammer's)."""
+    for index, token in enumerate(tokens):
+        if token.plain.startswith(_WARNING_STEMS) and not any(
+            tokens[before].plain in _WARNING_NEGATIONS for before in range(max(0, index - 2), index)
+        ):
+            return True
+    return False
+
+
 #: Swear words not in any list (interjections) that ``f*ck you`` must still read.
 _WILDCARD_WORDS: Final = ("fuck", "shit", "merde", "putain", "bitch", "cunt", "dick")
 
@@ -1078,7 +1132,9 @@ _FILLERS: Final = frozenset({
     "stupid", "dumb", "ugly", "bloody", "damn", "dirty", "filthy", "pathetic", "worthless",
     "just", "all", "like", "most", "biggest", "fkn", "fking", "very", "massive", "sad",
     "old", "lying", "useless", "as", "being", "literally", "clearly", "obviously",
-    "also", "still", "too", "ur", "re", "r",
+    "also", "still", "too", "ur", "re", "r", "lazy", "brainless", "spineless", "smelly",
+    "clueless", "mindless", "gutless", "disgusting", "vile", "inutile", "degueulasse",
+    "nothing", "but",
 })  # fmt: skip
 
 
@@ -1092,6 +1148,76 @@ _INTENSIFIERS: Final = frozenset({
 def _only_fillers(tokens: Sequence[Token], start: int, end: int, aimed: set[int]) -> bool:
     """Between a marker and its word, only fillers or other aimed words."""
     return all(tokens[index].plain in _FILLERS or index in aimed for index in range(start, end))
+
+
+#: What may follow an insult opening a message and still belong to it ("crétin fini").
+_AFTER_INSULTS: Final = frozenset({
+    "fini", "finie", "finis", "profond", "profonde", "congenital", "congenitale",
+    "integral", "integrale", "patente", "patentee",
+})  # fmt: skip
+
+#: Words of a clause that speak to the reader ("tu", "your"…).
+_SECOND_PERSON: Final = frozenset({
+    "tu", "te", "toi", "ton", "ta", "tes", "vous", "votre", "vos", "tas",
+    "you", "your", "youre", "yourself", "u", "ur", "ya",
+})  # fmt: skip
+
+#: Imperatives that open a clause said to the reader ("Abruti, apprends à lire").
+_IMPERATIVES: Final = frozenset({
+    "apprends", "apprenez", "relis", "relisez", "lis", "lisez", "arrete", "arretez",
+    "ferme", "fermez", "retourne", "retournez", "rentre", "rentrez", "tais", "taisez",
+    "degage", "degagez", "reflechis", "reflechissez", "renseigne", "renseignez", "informe",
+    "sors", "sortez", "casse", "cassez", "va", "vas", "allez", "occupe", "occupez",
+    "bouge", "fous", "foutez", "calme", "calmez", "essaie", "essaye", "ecoute",
+    "learn", "read", "go", "get", "shut", "stop", "grow", "educate", "quit", "piss",
+    "sod", "bugger", "touch", "log", "crawl",
+})  # fmt: skip
+
+#: Verbs that ask the reader's opinion about what the opening word judges.
+_OPINION_VERBS: Final = frozenset({
+    "trouves", "trouvez", "penses", "pensez", "crois", "croyez", "dis", "dites",
+    "think", "reckon", "agree", "say", "mean",
+})  # fmt: skip
+
+#: Words that open a message as an exclamation about something, not a vocative
+#: ("Nul, tu trouves pas ?", "Pathetic, isn't it?").
+_EXCLAMATIONS: Final = frozenset({
+    "nul", "nulle", "nuls", "nulles", "pathetique", "pathetiques", "minable", "minables",
+    "ridicule", "moche", "laid", "laide", "naze", "stupide", "pathetic", "lame", "sad",
+    "ugly", "gross", "stupid", "dumb", "ridiculous",
+})  # fmt: skip
+
+
+def _speaks_to_someone(tokens: Sequence[Token], start: int) -> bool:
+    """The clause from ``start`` speaks to the reader: a second-person word among its
+    first words, or an imperative first."""
+    if start >= len(tokens):
+        return False
+    if tokens[start].plain in _IMPERATIVES:
+        return True
+    following = [token.plain for token in tokens[start : start + 4]]
+    if not _OPINION_VERBS.isdisjoint(following):
+        return False  # "Débile, tu trouves pas ?" asks for an opinion
+    for index in range(start, min(start + 4, len(tokens))):
+        plain = tokens[index].plain
+        if plain in _SECOND_PERSON or (
+            plain == "t" and index + 1 < len(tokens) and tokens[index + 1].plain in ("es", "as")
+        ):
+            return True
+    return False
+
+
+def _insults_only(tokens: Sequence[Token], targeted: Sequence[tuple[_Match, _Tag]]) -> bool:
+    """Three to five words, all insults or fillers ("ugly old hag"), none an intensifier
+    ("vraiment trop nul" is an opinion)."""
+    if not 3 <= len(tokens) <= 5:
+        return False
+    covered: set[int] = set()
+    for match, _ in targeted:
+        covered.update(range(match.first, match.last + 1))
+    return all(
+        index in covered or token.plain in _FILLERS for index, token in enumerate(tokens)
+    ) and not any(token.plain in _INTENSIFIERS for token in tokens)
 
 
 def _vocative(
@@ -1116,8 +1242,16 @@ def _vocative(
         and _opens_clause(text, tokens, first)
     ):
         return True
-    if first == 0 and markers and _closes_clause(text, tokens, last):
-        return True
+    if first == 0:
+        if following < len(tokens) and tokens[following].plain in _AFTER_INSULTS:
+            last = following  # "crétin fini, tu comprends rien"
+            following += 1
+        if (
+            tokens[first].plain not in _EXCLAMATIONS
+            and _closes_clause(text, tokens, last)
+            and (markers or _speaks_to_someone(tokens, following))
+        ):
+            return True
     if last != len(tokens) - 1 or first == 0:
         return False
     before = text[tokens[first - 1].end : tokens[first].start]
