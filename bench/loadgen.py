@@ -379,7 +379,9 @@ class Conn(asyncio.Protocol):
         run.relayed_total += 1
         if run.measuring:
             run.relayed += 1
-        stamp = int(text[:STAMP_CHARS].replace("k", "").replace(" ", ""))
+        head = text[:STAMP_CHARS]  # bytes from the raw relays, str from causerie
+        digits = head.decode("ascii") if isinstance(head, bytes) else head
+        stamp = int(digits.replace("k", "").replace(" ", ""))
         if run.lat_from <= stamp < run.lat_to:
             run.latencies.append(time.perf_counter_ns() - stamp)
 

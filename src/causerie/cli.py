@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 from pathlib import Path
@@ -92,8 +93,16 @@ def serve(
     settings = settings.model_copy(update={"port": sockets[0].getsockname()[1]})
     typer.echo(f"causerie {__version__} — http://{settings.host}:{settings.port}/")
     _raise_open_files_limit()
+    application = create_app(settings)
+    # Everything built so far (the compiled moderation lists above all) lives as long as
+    # the process: out of the collector's sight, and collections rarer, so that a full
+    # collection no longer stalls the chat (p99 at 5,000 msg/s: 130 ms -> 9-18 ms with
+    # chat moderation on; bench/README.md).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     config = uvicorn.Config(
-        create_app(settings),
+        application,
         host=settings.host,
         port=settings.port,
         http="httptools",

@@ -437,3 +437,20 @@ def test_a_scammer_saying_it_is_no_scam_is_still_spam() -> None:
 )
 def test_a_threat_at_a_game_is_banter(text: str, threat: bool) -> None:
     assert (Category.THREAT in POLICY.check(text, context="chat").categories) is threat
+
+
+def test_a_full_memo_of_texts_keeps_the_recent_ones() -> None:
+    """The repeated-message memo forgets its older half when full, never everything:
+    the texts still in readers' histories are the recent ones (a full clear made every
+    history be normalized again at once, a stall of the chat under load)."""
+    from causerie.core.moderation import policy as module
+
+    policy = Policy(PolicyConfig(), LEXICON)
+    total = module._MAX_KEYS + 10
+    texts = [f"message numéro {n} sur la réforme" for n in range(total)]
+    for text in texts:
+        policy.check(text, context="chat", history=())
+    remembered = policy._keys
+    assert len(remembered) <= module._MAX_KEYS
+    assert all(text in remembered for text in texts[-1000:])
+    assert texts[0] not in remembered
