@@ -173,6 +173,31 @@ def test_deleted_comment_with_replies_keeps_its_place(api: Api) -> None:
     assert [r["text"] for r in shown["replies"]] == ["Enfant"]
 
 
+@pytest.mark.parametrize("sort", ["newest", "oldest", "top"])
+def test_pages_are_full_although_deleted_comments_are_skipped(api: Api, sort: str) -> None:
+    """Deleted top-level comments without replies take no room on a page: every page
+    holds ``limit`` shown comments while there are more, and the last has no cursor."""
+    url = api.article()
+    kept, gone = [], []
+    for n in range(6):
+        posted = api.posted(url, f"Commentaire {n}")
+        (gone if n % 3 else kept).append(posted)
+    for posted in gone:
+        auth = {"Authorization": f"Bearer {posted['author_token']}"}
+        response = api.client.delete(f"{api.base}/comments/{posted['id']}", headers=auth)
+        assert response.status_code == 204
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 1, "sort": sort, **({"cursor": cursor} if cursor else {})}
+        body = api.thread(url, **params).json()
+        assert len(body["comments"]) == 1, body  # never an empty page before the end
+        seen += [c["id"] for c in body["comments"]]
+        cursor = body["next"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(c["id"] for c in kept)
+
+
 @pytest.mark.parametrize(
     ("headers", "status", "code"),
     [

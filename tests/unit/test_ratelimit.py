@@ -83,3 +83,18 @@ def test_never_more_than_burst_plus_rate_times_elapsed(
             now += wait + 1e-9
             assert bucket.take(now) == 0.0
         assert taken <= burst + rate * now + 1e-6
+
+
+def test_refund_gives_back_one_token_never_beyond_the_burst() -> None:
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    assert bucket.take(0.0) == 0.0
+    assert bucket.take(0.0) == 0.0
+    assert bucket.take(0.0) > 0
+    bucket.refund()
+    assert bucket.take(0.0) == 0.0  # the refunded token
+    assert bucket.take(0.0) > 0
+    fresh = TokenBucket(rate=1.0, burst=2, now=0.0)
+    fresh.refund()
+    fresh.refund()
+    assert fresh.take(0.0) == 0.0 and fresh.take(0.0) == 0.0
+    assert fresh.take(0.0) > 0  # still the burst of 2, not 4

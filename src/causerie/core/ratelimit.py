@@ -30,6 +30,11 @@ class TokenBucket:
             return 0.0
         return (1.0 - self._tokens) / self._rate
 
+    def refund(self) -> None:
+        """Give back the token a successful ``take`` took (the action did not happen:
+        another limit refused it)."""
+        self._tokens = min(self._burst, self._tokens + 1.0)
+
 
 class KeyedBuckets:
     """One :class:`TokenBucket` per key (a client's keyed address hash), LRU-bounded.

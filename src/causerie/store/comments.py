@@ -130,10 +130,22 @@ class CommentStore:
     ) -> tuple[list[CommentRow], Cursor | None, int]:
         """One page of the thread (top-level comments with their replies), the next cursor,
         and the number of published comments of the article."""
+        # A deleted top-level comment is shown (as a placeholder) only while a published
+        # reply hangs under it (core.comments.assemble): filtered here, so that a page
+        # holds ``limit`` shown comments whenever there are that many.
+        reply = comments.alias("reply")
+        has_published_reply = (
+            select(reply.c.id)
+            .where(reply.c.root_id == comments.c.id, reply.c.status == Status.PUBLISHED.value)
+            .exists()
+        )
         query = select(*_ROW_COLUMNS).where(
             comments.c.article_id == article_id,
             comments.c.root_id.is_(None),
-            comments.c.status.in_(_SHOWN),
+            or_(
+                comments.c.status == Status.PUBLISHED.value,
+                and_(comments.c.status == Status.DELETED.value, has_published_reply),
+            ),
         )
         if sort is Sort.OLDEST:
             if cursor:

@@ -493,7 +493,11 @@ class Connection:
         if bucket is None:
             per_minute = self.service.limits.joins_per_minute
             bucket = self._join_bucket = TokenBucket(per_minute / 60.0, min(per_minute, 10), now)
-        wait = bucket.take(now) or self.service.client_joins.take(self.client, now)
+        wait = bucket.take(now)
+        if not wait:
+            wait = self.service.client_joins.take(self.client, now)
+            if wait:
+                bucket.refund()  # refused by the client's limit: this socket's join is unspent
         if wait:
             raise ClientError(ErrorCode.RATE_LIMITED, retry_after=wait)
 
