@@ -82,3 +82,13 @@ def test_the_check_command_uses_the_classifier_too(tmp_path: Path) -> None:
     assert plain.returncode == 0 and plugged.returncode == 0, plugged.stderr
     assert '"recall":0.0' in plain.stdout.replace(" ", "")
     assert '"recall":1.0' in plugged.stdout.replace(" ", "")
+
+
+def test_the_packaged_ngram_model_plugs_in_the_same_way() -> None:
+    classifier = load_classifier("causerie.moderation_model:ngram_classifier")
+    assert classifier is not None
+    scores = classifier.scores("Les gens comme toi ne devraient pas avoir le droit de voter", "fr")
+    assert all(0.0 <= score <= 1.0 for score in scores.values())
+    assert max(scores.values()) >= 0.8  # found, at the policy's default threshold
+    calm = classifier.scores("Merci pour cet article sur la réforme des retraites.", "fr")
+    assert max(calm.values(), default=0.0) < 0.8
