@@ -62,6 +62,7 @@ MAX_FALSE_POSITIVES = 0.005  # share of ``ok`` messages held or refused
 MIN_WEIGHT = 0.002  # smaller weights are dropped from the stored model
 TOXIC_OPTIONS = TrainingOptions(epochs=10, learning_rate=0.5, l2=1e-3)
 SPAM_OPTIONS = TrainingOptions(epochs=10, learning_rate=0.5, l2=1e-3)
+ORDER_SEED = 1127  # each model's examples are visited in the order random.Random(1127) draws
 
 
 def load_rows() -> list[EvalRow]:
@@ -85,8 +86,12 @@ def stratified_folds(rows: Sequence[EvalRow], folds: int, seed: int) -> list[int
 
 
 def train(vectors: Sequence[dict[int, float]], rows: Sequence[EvalRow]) -> tuple[Linear, Linear]:
-    toxic = train_logistic(vectors, [row.label == "toxic" for row in rows], TOXIC_OPTIONS)
-    spam = train_logistic(vectors, [row.label == "spam" for row in rows], SPAM_OPTIONS)
+    toxic = train_logistic(
+        vectors, [row.label == "toxic" for row in rows], random.Random(ORDER_SEED), TOXIC_OPTIONS
+    )
+    spam = train_logistic(
+        vectors, [row.label == "spam" for row in rows], random.Random(ORDER_SEED), SPAM_OPTIONS
+    )
     return toxic, spam
 
 

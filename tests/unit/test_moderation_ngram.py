@@ -5,6 +5,7 @@ scores, the stored form, and the packaged model as the policy's classifier
 from __future__ import annotations
 
 import math
+import random
 import zlib
 
 import pytest
@@ -18,7 +19,6 @@ from causerie.core.moderation.ngram import (
     Linear,
     NgramClassifier,
     NgramModel,
-    TrainingOptions,
     feature_names,
     features,
     model_from_json,
@@ -47,7 +47,7 @@ TOY = (
 
 def toy_model(seed: int = 7) -> Linear:
     vectors = [features(text) for text, _ in TOY]
-    return train_logistic(vectors, [label for _, label in TOY], TrainingOptions(seed=seed))
+    return train_logistic(vectors, [label for _, label in TOY], random.Random(seed))
 
 
 # --- features --------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def test_training_is_deterministic_and_learns_the_toy_set() -> None:
 
 def test_training_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="labels"):
-        train_logistic([features("a b")], [True, False])
+        train_logistic([features("a b")], [True, False], random.Random(0))
 
 
 def test_pruning_drops_small_weights_only() -> None:

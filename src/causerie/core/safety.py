@@ -16,8 +16,6 @@ A ban says nothing to the banned reader but that they cannot take part for now
 
 from __future__ import annotations
 
-import calendar
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -112,15 +110,15 @@ class Report:
     handled_us: int | None
 
 
-def utc_day(now_us: int) -> str:
-    """The UTC day (YYYY-MM-DD) of ``now_us``: the scope of that day's address hashes."""
-    return time.strftime("%Y-%m-%d", time.gmtime(now_us // US))
+def utc_day(now_us: int) -> int:
+    """The UTC day of ``now_us``, counted from the epoch: the scope of that day's address
+    hashes. (POSIX time has no leap seconds: every day is ``DAY_US`` long.)"""
+    return now_us // DAY_US
 
 
 def end_of_utc_day(now_us: int) -> int:
     """The first microsecond of the next UTC day."""
-    year, month, day = time.gmtime(now_us // US)[:3]
-    return (calendar.timegm((year, month, day, 0, 0, 0)) + 86_400) * US
+    return (utc_day(now_us) + 1) * DAY_US
 
 
 def ban_expiry(kind: BanKind, now_us: int, duration_us: int) -> int:

@@ -8,14 +8,12 @@ query, and the total in one count.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import IntegrityError
 
 from causerie.core.comments import CommentRow, Cursor, Sort, Status, assemble
 from causerie.store.database import Database, StoreError
@@ -71,18 +69,10 @@ class CommentStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self.database.engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StoreError(str(exc.__class__.__name__)) from exc
-
     # --- articles ---------------------------------------------------------------------
 
     async def article(self, url: str) -> Article | None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (
                 await db.execute(
                     select(articles.c.id, articles.c.url, articles.c.title).where(
@@ -96,7 +86,7 @@ class CommentStore:
         self, url: str, site: str, title: str, now_us: int, *, update_title: bool = False
     ) -> tuple[Article, bool]:
         """The article at ``url``, created if new; returns (article, created)."""
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (
                 await db.execute(
                     select(articles.c.id, articles.c.title).where(articles.c.url == url)
@@ -110,7 +100,7 @@ class CommentStore:
                     return Article(record.id, url, title), False
                 return Article(record.id, url, record.title), False
         try:
-            async with self._transaction() as db:
+            async with self.database.transaction() as db:
                 result = await db.execute(
                     articles.insert().values(url=url, site=site, title=title, created_us=now_us)
                 )
@@ -167,7 +157,7 @@ class CommentStore:
                     )
                 )
             query = query.order_by(comments.c.likes.desc(), comments.c.id.desc())
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             top = [_row(r) for r in (await db.execute(query.limit(limit + 1))).all()]
             more = len(top) > limit
             top = top[:limit]
@@ -201,7 +191,7 @@ class CommentStore:
         """Published comments per article URL; URLs without an article are absent."""
         if not urls:
             return {}
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             records = (
                 await db.execute(
                     select(articles.c.url, func.count(comments.c.id))
@@ -220,7 +210,7 @@ class CommentStore:
         return {record[0]: int(record[1]) for record in records}
 
     async def owned(self, comment_id: int) -> Owned | None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (
                 await db.execute(
                     select(*_ROW_COLUMNS, comments.c.author_hash, articles.c.url.label("url"))
@@ -249,7 +239,7 @@ class CommentStore:
     ) -> CommentRow | None:
         """Insert a comment; None if ``parent_id`` is not a published comment of this article.
         ``ip_hash``: the keyed day hash of the author's address, kept only for bans."""
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             root_id = None
             if parent_id is not None:
                 parent = (
@@ -290,12 +280,12 @@ class CommentStore:
         values: dict[str, Any] = {"text": text, "html": html, "edited_us": now_us}
         if name is not None:
             values["name"] = name
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(update(comments).where(comments.c.id == comment_id).values(**values))
 
     async def delete(self, comment_id: int, now_us: int) -> None:
         """Mark deleted and forget the content (the row stays if replies answer it)."""
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(
                 update(comments)
                 .where(comments.c.id == comment_id)
@@ -309,7 +299,7 @@ class CommentStore:
         published comment.
         """
         try:
-            async with self._transaction() as db:
+            async with self.database.transaction() as db:
                 exists = (
                     await db.execute(
                         select(articles.c.url)

@@ -11,16 +11,14 @@ arrive already hashed (argon2, by the caller).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, and_, case, delete, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import Insert
 
 from causerie.core.comments import Status
@@ -209,14 +207,6 @@ class SafetyStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        try:
-            async with self.database.engine.begin() as connection:
-                yield connection
-        except SQLAlchemyError as exc:
-            raise StoreError(str(exc.__class__.__name__)) from exc
-
     def _upsert(
         self,
         table: Table,
@@ -253,7 +243,7 @@ class SafetyStore:
             .order_by(bans.c.expires_us.desc(), bans.c.id.desc())
             .limit(1)
         )
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (await db.execute(query)).first()
         return _ban(record) if record else None
 
@@ -268,7 +258,7 @@ class SafetyStore:
         now_us: int,
     ) -> Ban:
         created_by = moderator.name if moderator is not None else None
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             result = await db.execute(
                 bans.insert().values(
                     kind=kind.value,
@@ -285,7 +275,7 @@ class SafetyStore:
 
     async def revoke_ban(self, ban_id: int, now_us: int) -> Ban | None:
         """Revoke an active ban; None if unknown or already inactive."""
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             result = await db.execute(
                 update(bans)
                 .where(
@@ -305,7 +295,7 @@ class SafetyStore:
         query = select(*_BAN_COLUMNS)
         if active_only:
             query = query.where(bans.c.revoked_us.is_(None), bans.c.expires_us > now_us)
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             records = (await db.execute(query.order_by(bans.c.id.desc()).limit(limit))).all()
         return [_ban(record) for record in records]
 
@@ -331,7 +321,7 @@ class SafetyStore:
                 ),
             },
         )
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(statement)
 
     async def avoided_by(self, client: str, now_us: int) -> frozenset[str]:
@@ -346,7 +336,7 @@ class SafetyStore:
             ),
         ).subquery()
         query = select(both.c.other).order_by(both.c.created_us.desc()).limit(MAX_AVOIDED)
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             others = (await db.execute(query)).scalars().all()
         return frozenset(others)
 
@@ -354,7 +344,7 @@ class SafetyStore:
 
     async def add_report(self, report: NewReport) -> int:
         """Store a report (transcript as JSON); returns its id."""
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             result = await db.execute(
                 reports.insert().values(
                     created_us=report.created_us,
@@ -382,12 +372,12 @@ class SafetyStore:
         if status is not None:
             query = query.where(reports.c.status == status.value)
         order = reports.c.id.asc() if status is ReportStatus.OPEN else reports.c.id.desc()
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             records = (await db.execute(query.order_by(order).limit(limit))).all()
         return [_report(record) for record in records]
 
     async def report(self, report_id: int) -> Report | None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (await db.execute(select(reports).where(reports.c.id == report_id))).first()
         return _report(record) if record else None
 
@@ -398,7 +388,7 @@ class SafetyStore:
         status: OPEN raises ValueError (a report is never reopened)."""
         if status is ReportStatus.OPEN:
             raise ValueError("a report is handled, never reopened")
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             result = await db.execute(
                 update(reports)
                 .where(reports.c.id == report_id, reports.c.status == ReportStatus.OPEN.value)
@@ -421,7 +411,7 @@ class SafetyStore:
             delete(admin_sessions).where(admin_sessions.c.expires_us <= now_us),
         )
         deleted = 0
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             for statement in statements:
                 deleted += (await db.execute(statement)).rowcount
         return deleted
@@ -437,7 +427,7 @@ class SafetyStore:
             .order_by(comments.c.id.asc())
             .limit(limit)
         )
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             records = (await db.execute(query)).all()
         return [_held(record) for record in records]
 
@@ -448,7 +438,7 @@ class SafetyStore:
             .join(articles, articles.c.id == comments.c.article_id)
             .where(comments.c.id == comment_id)
         )
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (await db.execute(query)).first()
         return _held(record) if record else None
 
@@ -458,7 +448,7 @@ class SafetyStore:
         values: dict[str, Any] = {"status": status.value}
         if status is Status.DELETED:  # the name too, as CommentStore.delete does
             values.update(name="", text="", html="")
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             result = await db.execute(
                 update(comments).where(comments.c.id == comment_id).values(**values)
             )
@@ -469,7 +459,7 @@ class SafetyStore:
     async def add_moderator(self, name: str, password_hash: str, now_us: int) -> Moderator:
         """Raises ModeratorExists if the name is taken (names compare case-insensitively)."""
         try:
-            async with self._transaction() as db:
+            async with self.database.transaction() as db:
                 result = await db.execute(
                     moderators.insert().values(
                         name=name,
@@ -487,12 +477,12 @@ class SafetyStore:
 
     async def moderator_by_name(self, name: str) -> Moderator | None:
         query = select(*_MODERATOR_COLUMNS).where(moderators.c.name_key == name.casefold())
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (await db.execute(query)).first()
         return _moderator(record) if record else None
 
     async def set_password(self, moderator_id: int, password_hash: str) -> None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(
                 update(moderators)
                 .where(moderators.c.id == moderator_id)
@@ -502,7 +492,7 @@ class SafetyStore:
     async def create_session(
         self, token_hash: str, moderator: Moderator, *, csrf: str, now_us: int, expires_us: int
     ) -> None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(
                 admin_sessions.insert().values(
                     token_hash=token_hash,
@@ -520,20 +510,20 @@ class SafetyStore:
             .join(moderators, moderators.c.id == admin_sessions.c.moderator_id)
             .where(admin_sessions.c.token_hash == token_hash, admin_sessions.c.expires_us > now_us)
         )
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (await db.execute(query)).first()
         if record is None:
             return None
         return AdminSession(_moderator(record), record.csrf, record.expires_us)
 
     async def delete_session(self, token_hash: str) -> None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(
                 delete(admin_sessions).where(admin_sessions.c.token_hash == token_hash)
             )
 
     async def delete_sessions_of(self, moderator_id: int) -> None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(
                 delete(admin_sessions).where(admin_sessions.c.moderator_id == moderator_id)
             )
@@ -543,7 +533,7 @@ class SafetyStore:
     async def audit(
         self, moderator: Moderator | None, action: str, target: str, detail: str, now_us: int
     ) -> None:
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(
                 audit_log.insert().values(
                     created_us=now_us,
@@ -561,7 +551,7 @@ class SafetyStore:
         query = select(audit_log)
         if before_id is not None:
             query = query.where(audit_log.c.id < before_id)
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             records = (await db.execute(query.order_by(audit_log.c.id.desc()).limit(limit))).all()
         return [
             AuditEntry(r.id, r.created_us, r.moderator, r.action, r.target, r.detail)
@@ -572,14 +562,14 @@ class SafetyStore:
 
     async def site_settings(self, site: str) -> SiteSettings | None:
         query = select(*_SETTINGS_COLUMNS).where(site_settings.c.site == site)
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             record = (await db.execute(query)).first()
         return _settings(record) if record else None
 
     async def all_site_settings(self) -> list[SiteSettings]:
         """Every configured site, by site."""
         query = select(*_SETTINGS_COLUMNS).order_by(site_settings.c.site)
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             records = (await db.execute(query)).all()
         return [_settings(record) for record in records]
 
@@ -604,12 +594,12 @@ class SafetyStore:
                 "updated_by": excluded.updated_by,
             },
         )
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             await db.execute(statement)
         return saved
 
     async def sites(self) -> list[str]:
         """The sites that have articles (articles.site), sorted."""
         query = select(articles.c.site).distinct().order_by(articles.c.site)
-        async with self._transaction() as db:
+        async with self.database.transaction() as db:
             return list((await db.execute(query)).scalars().all())

@@ -17,8 +17,8 @@ being long).
 Models (``NgramModel``): one binary logistic regression for ``toxic`` and one for
 ``spam``, each a sparse map bucket → weight plus a bias, and the thresholds chosen at
 training time. ``train_logistic`` fits one with AdaGrad and L2 on the weights a message
-touches; it is deterministic: the seed is a parameter, the order of the examples is
-drawn from ``random.Random(seed)``.
+touches; it is deterministic: the caller passes the generator that orders the examples
+(``random.Random(seed)``), so that core owns no randomness.
 
 Pure: no I/O, no clock, no global randomness. Cost: linear in the text (about 4 features
 per character); a chat message scores in well under a millisecond (the training script
@@ -30,14 +30,13 @@ malformed document (the file's fault).
 from __future__ import annotations
 
 import math
-import random
 import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from types import MappingProxyType
-from typing import Final
+from typing import Final, Protocol
 
 from causerie.core.moderation.lexicon import Category
 from causerie.core.moderation.normalize import fold_plain
@@ -170,23 +169,28 @@ class TrainingOptions:
     learning_rate: float = 0.5
     l2: float = 1e-4
     positive_weight: float = 1.0
-    seed: int = 1127
+
+
+class Shuffler(Protocol):
+    """What orders the examples of each epoch: ``random.Random(seed)`` does."""
+
+    def shuffle(self, x: list[int], /) -> None: ...
 
 
 def train_logistic(
     vectors: Sequence[Mapping[int, float]],
     labels: Sequence[bool],
+    rng: Shuffler,
     options: TrainingOptions = TrainingOptions(),
 ) -> Linear:
     """One binary logistic model fitted on ``vectors`` (from ``features``).
 
-    Deterministic: the same vectors, labels and options give the same weights, bit for
-    bit (the visiting order is shuffled by ``random.Random(options.seed)``). The L2
+    Deterministic: the same vectors, labels, options and a generator in the same state
+    give the same weights, bit for bit (``rng`` shuffles the visiting order). The L2
     penalty is applied to the weights a message touches, when it touches them (the
     usual sparse approximation). Raises ValueError if the lengths differ."""
     if len(vectors) != len(labels):
         raise ValueError(f"{len(vectors)} vectors but {len(labels)} labels")
-    rng = random.Random(options.seed)
     order = list(range(len(vectors)))
     weights: dict[int, float] = {}
     squares: dict[int, float] = {}
