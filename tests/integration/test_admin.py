@@ -10,13 +10,11 @@ from __future__ import annotations
 import asyncio
 import html
 import itertools
-import json
 import os
 import re
 import secrets
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,6 +38,7 @@ from causerie.store.safety import SafetyStore
 from causerie.testing import ServerProcess
 from causerie.web.admin import TEXT
 from tests.conftest import TEST_SERVER_ENV
+from tests.integration.sse import EventListener
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -582,34 +581,10 @@ def test_live_readers_see_an_approved_comment_appear(
     """The dashboard's approval reaches the article's open Server-Sent Event streams."""
     url = new_article(admin_server)
     comment = held_comment(admin_server, "Publié par la modération.", url=url)
-    events: list[tuple[str | None, Any]] = []
-    ready = threading.Event()
-
-    def listen() -> None:
-        with (
-            httpx.Client(timeout=10) as client,
-            client.stream(
-                "GET", f"{admin_server.base_url}/api/v1/comments/stream", params={"url": url}
-            ) as stream,
-        ):
-            event = None
-            for line in stream.iter_lines():
-                if line.startswith(": connected"):
-                    ready.set()
-                elif line.startswith("event: "):
-                    event = line[len("event: ") :]
-                elif line.startswith("data: "):
-                    events.append((event, json.loads(line[len("data: ") :])))
-                    if len(events) == 2:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert ready.wait(5)
+    listener = EventListener(admin_server.base_url, url, count=2).start()
     assert moderator.post(f"/admin/comments/{comment['id']}/approve").status_code == 303
     assert moderator.post(f"/admin/comments/{comment['id']}/delete").status_code == 303
-    listener.join(10)
-    assert not listener.is_alive()
+    events = listener.wait()
     assert events[0][0] == "comment"
     assert events[0][1]["id"] == comment["id"]
     assert events[0][1]["text"] == "Publié par la modération."

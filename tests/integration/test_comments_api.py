@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import uuid
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from causerie.testing import ServerProcess
+from tests.integration.sse import EventListener
 
 
 class Api:
@@ -463,29 +463,8 @@ def test_cors_only_for_the_sites(api: Api) -> None:
 def test_live_updates_over_server_sent_events(api: Api) -> None:
     url = api.article()
     first = api.posted(url, "Avant")
-    events: list[tuple[str, Any]] = []
-    ready = threading.Event()
-
-    def listen() -> None:
-        with (
-            httpx.Client(timeout=10) as client,
-            client.stream("GET", f"{api.base}/comments/stream", params={"url": url}) as stream,
-        ):
-            assert stream.headers["content-type"].startswith("text/event-stream")
-            event = None
-            for line in stream.iter_lines():
-                if line.startswith(": connected"):
-                    ready.set()
-                elif line.startswith("event: "):
-                    event = line[len("event: ") :]
-                elif line.startswith("data: "):
-                    events.append((event, json.loads(line[len("data: ") :])))
-                    if len(events) == 4:
-                        return
-
-    listener = threading.Thread(target=listen, daemon=True)
-    listener.start()
-    assert ready.wait(5)
+    listener = EventListener(api.server.base_url, url, count=4).start()
+    assert listener.content_type.startswith("text/event-stream")
     second = api.posted(url, "Pendant")
     api.client.post(f"{api.base}/comments/{first['id']}/like", json={"reader": "live-reader"})
     api.client.patch(
@@ -497,7 +476,7 @@ def test_live_updates_over_server_sent_events(api: Api) -> None:
         f"{api.base}/comments/{second['id']}",
         headers={"Authorization": f"Bearer {second['author_token']}"},
     )
-    listener.join(10)
+    events = listener.wait()
     assert [kind for kind, _ in events] == ["comment", "likes", "comment", "deleted"]
     assert events[0][1]["text"] == "Pendant"
     assert events[1][1] == {"id": first["id"], "likes": 1}
