@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causerie.core.articles import MAX_ARTICLE_URL, normalize_article
+from causerie.core.articles import MAX_ARTICLE_URL, normalize_article, site_of
 from causerie.core.errors import ClientError, ErrorCode
 
 
@@ -132,3 +132,16 @@ def test_normalize_of_arbitrary_text_is_refused_or_idempotent(prefix: str, rest:
         refused = None
         assert normalize_article(normalized) == normalized
     assert refused is None or refused.code is ErrorCode.INVALID_ARTICLE
+
+
+@pytest.mark.parametrize(
+    ("article", "site"),
+    [
+        ("https://news.example/2026/ia", "https://news.example"),
+        ("http://127.0.0.1:8000/articles/x", "http://127.0.0.1:8000"),
+        ("https://[::1]:9000/", "https://[::1]:9000"),
+        ("https://news.example/", "https://news.example"),
+    ],
+)
+def test_the_site_of_an_article_is_its_origin(article: str, site: str) -> None:
+    assert site_of(normalize_article(article)) == site

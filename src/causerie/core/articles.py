@@ -33,3 +33,10 @@ def normalize_article(url: str) -> str:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
+
+
+def site_of(article: str) -> str:
+    """The site of a normalized article URL: its origin (``https://news.example``), the
+    key of per-site settings and ``articles.site``."""
+    scheme, rest = article.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"

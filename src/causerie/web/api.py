@@ -26,7 +26,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from causerie.core import comments as rules
-from causerie.core.articles import normalize_article
+from causerie.core.articles import normalize_article, site_of
 from causerie.core.comments import Cursor, Sort, Status
 from causerie.core.errors import ClientError, ErrorCode, human_message
 from causerie.core.identity import address_hash, day_scope, keyed_digest
@@ -318,8 +318,7 @@ class CommentsApi:
             normalized = normalize_article(url)
         except ClientError as exc:
             raise ClientError(ErrorCode.INVALID_URL, field="url") from exc
-        scheme, rest = normalized.split("://", 1)
-        return normalized, f"{scheme}://{rest.split('/', 1)[0]}"
+        return normalized, site_of(normalized)
 
     def address_of(self, request: Request) -> str:
         """The keyed hash of the client's address for today: what bans and comments keep."""
@@ -462,7 +461,7 @@ class CommentsApi:
         name = rules.clean_name(body.name)
         owned = await self._owned_by(comment_id, authorization)
         await self.check_ban(request, owned.author_hash)
-        text, _ = self.moderate(text, request, _site(owned.article_url), editing=True)
+        text, _ = self.moderate(text, request, site_of(owned.article_url), editing=True)
         now = self.now_us()
         html = rules.render_html(text)
         await self.store.edit(comment_id, name=name, text=text, html=html, now_us=now)
@@ -534,11 +533,6 @@ def _author_token(authorization: str | None) -> str | None:
     ):
         raise ClientError(ErrorCode.INVALID_FIELD, field="authorization")
     return token
-
-
-def _site(article_url: str) -> str:
-    scheme, rest = article_url.split("://", 1)
-    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def router(api: CommentsApi) -> APIRouter:

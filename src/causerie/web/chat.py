@@ -41,6 +41,7 @@ from causerie.broker.base import (
     SeatTicket,
     Signal,
 )
+from causerie.core.articles import site_of
 from causerie.core.conversation import Event, EventKind, LeaveReason, Seat
 from causerie.core.errors import ClientError, ErrorCode
 from causerie.core.identity import address_hash, client_hash
@@ -570,7 +571,7 @@ class Connection:
         report_id = await service.safety.add_report(
             NewReport(
                 created_us=service.now_us(),
-                site=_site_of(ticket.article),
+                site=site_of(ticket.article),
                 article=ticket.article,
                 reason=frame.reason,
                 note=frame.note,
@@ -674,7 +675,7 @@ class Connection:
         self.ticket = self.last_partner = ticket
         self.phase = Phase.CHATTING
         policies = self.service.policies
-        self.policy = policies.policy(_site_of(ticket.article)) if policies else None
+        self.policy = policies.policy(site_of(ticket.article)) if policies else None
 
     async def _cancel(self) -> None:
         if await self.service.broker.cancel_wait(_required(self.reader, "waiting reader")):
@@ -770,12 +771,6 @@ def _required(value: _T | None, what: str) -> _T:
     if value is None:
         raise InvariantBroken(f"missing {what}")
     return value
-
-
-def _site_of(article: str) -> str:
-    """The site of a normalized article URL: its origin, as ``articles.site``."""
-    scheme, rest = article.split("://", 1)
-    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _query_lang(scope: Scope) -> str:
