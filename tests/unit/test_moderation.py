@@ -119,6 +119,50 @@ def test_second_person_targeting_decides_mild_words() -> None:
     assert Category.INSULT not in check("Stupide, ce projet de loi.")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "t'es nul à Mario Kart 😂",
+        "mdr t'es trop naze en pronos",
+        "t'es bête 😆 mais t'as raison",
+        "You absolute muppet, wrong link lol",
+        "haha t'es nul, je déconne",
+    ],
+)
+def test_a_mild_insult_in_a_joke_is_teasing(text: str) -> None:
+    assert check(text, "chat") == set()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "t'es nul 😂 sale connard",  # a stronger word keeps every finding
+        "t'es nul 😂 je vais te tuer",
+        "t'es nul à Mario Kart",  # no joke: still aimed at the partner
+        "you muppet, I know where you live lol",
+    ],
+)
+def test_a_joke_does_not_soften_more_than_a_mild_insult(text: str) -> None:
+    assert check(text, "chat") & {Category.INSULT, Category.THREAT, Category.HARASSMENT}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le témoin a répété à la barre les insultes entendues : « sale pute », « retourne "
+        "dans ton pays ». Le prévenu a nié.",
+        'le tribunal a condamné l\'auteur du tweet "sale juif" à 6 mois avec sursis',
+        "Le rappeur était poursuivi pour un clip où il appelait à « pendre les blancs ».",
+    ],
+)
+def test_quotes_in_court_reporting_are_mentioned_not_said(text: str) -> None:
+    assert not check(text) & {Category.INSULT, Category.HATE, Category.THREAT}
+
+
+def test_a_quote_aimed_at_the_reader_still_counts_after_another_quote() -> None:
+    assert Category.INSULT in check("« bonjour », t'es qu'un « connard »")
+
+
 # --- personal data and spam -------------------------------------------------------------------
 
 
@@ -227,6 +271,20 @@ def test_classifier_is_consulted_with_thresholds() -> None:
     verdict = policy.check("un message poli", context="chat", lang="fr")
     assert verdict.categories == {Category.HARASSMENT}
     assert classifier.calls == [("un message poli", "fr")]
+
+
+def test_a_confident_classifier_vetoes_list_insults_but_never_hate_nor_threats() -> None:
+    sure = FixedClassifier({Category.HARASSMENT: 0.05, Category.SPAM: 0.0})
+    policy = Policy(PolicyConfig(), LEXICON, sure)
+    assert policy.check("Ta gueule le réveil, encore 5 h de sommeil").categories == set()
+    assert Category.HATE in policy.check("sale bougnoule").categories
+    assert Category.THREAT in policy.check("je vais te tuer").categories
+    unsure = Policy(PolicyConfig(), LEXICON, FixedClassifier({Category.HARASSMENT: 0.1}))
+    assert Category.INSULT in unsure.check("t'es un connard").categories  # at the veto: kept
+    off = Policy(PolicyConfig(veto=0.0), LEXICON, sure)
+    assert Category.INSULT in off.check("t'es un connard").categories
+    spam_only = Policy(PolicyConfig(), LEXICON, FixedClassifier({Category.SPAM: 0.0}))
+    assert Category.INSULT in spam_only.check("t'es un connard").categories  # no toxic score
 
 
 # --- properties ----------------------------------------------------------------------------------

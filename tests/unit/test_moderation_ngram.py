@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from causerie.core.moderation import Action, Category, Context, Policy, PolicyConfig
 from causerie.core.moderation.ngram import (
     BUCKETS,
+    FORMAT,
     POLICY_CUT,
+    VETO_CUT,
     Linear,
     NgramClassifier,
     NgramModel,
@@ -26,6 +28,7 @@ from causerie.core.moderation.ngram import (
     pruned,
     rescale,
     train_logistic,
+    words,
 )
 from causerie.moderation_data import load_classifier, load_lexicon
 from causerie.moderation_model import ngram_classifier
@@ -60,6 +63,27 @@ def test_feature_names_are_char_ngrams_words_and_word_pairs_of_the_folded_text()
     assert "b:ca va" in names
     assert not any(name.startswith("c:") and len(name) - 2 > 5 for name in names)
     assert feature_names("") == [] and feature_names("!!! ...") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=120))
+def test_features_hash_exactly_the_feature_names(text: str) -> None:
+    counts: dict[int, int] = {}
+    for name in feature_names(text):
+        bucket = zlib.crc32(name.encode("utf-8")) % BUCKETS
+        counts[bucket] = counts.get(bucket, 0) + 1
+    norm = math.sqrt(sum(count * count for count in counts.values()))
+    expected = {bucket: count / norm for bucket, count in counts.items()}
+    assert features(text) == expected  # the memo of word buckets changes nothing
+
+
+@pytest.mark.parametrize(
+    "obfuscated",
+    ["C0NNARD", "c o n n a r d", "c.o.n.n.a.r.d", "connnnnard", "c\u03bfnnard", "c\u200bonnard"],
+)
+def test_an_obfuscated_word_has_the_features_of_its_plain_spelling(obfuscated: str) -> None:
+    assert words(obfuscated) == words("connard") == ["conard"]  # runs of a letter collapsed
+    assert features(f"t'es qu'un {obfuscated}") == features("t'es qu'un connard")
 
 
 def test_features_are_stable_hashes_normalised_and_deterministic() -> None:
@@ -114,6 +138,22 @@ def test_rescale_is_increasing_and_fixes_the_ends() -> None:
     assert rescale(0.5, 0.5, cut=0.6) == 0.6
 
 
+@given(st.floats(0.0, 1.0), st.floats(0.02, 0.5), st.floats(0.55, 0.99))
+def test_rescale_puts_the_veto_on_the_veto_cut(
+    probability: float, veto: float, threshold: float
+) -> None:
+    score = rescale(probability, threshold, veto=veto)
+    assert 0.0 <= score <= 1.0
+    assert (score >= POLICY_CUT) is (probability >= threshold)
+    assert (score >= VETO_CUT) is (probability >= veto)
+
+
+def test_rescale_with_a_veto_is_increasing() -> None:
+    points = [rescale(step / 100, 0.6, veto=0.2) for step in range(101)]
+    assert points == sorted(points)
+    assert points[20] == VETO_CUT and points[60] == POLICY_CUT and points[100] == 1.0
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_scores_are_in_bounds_for_any_text(text: str) -> None:
@@ -138,7 +178,7 @@ def test_json_round_trip_keeps_the_model() -> None:
 
 
 VALID = {
-    "format": "causerie-ngram-1",
+    "format": FORMAT,
     "buckets": BUCKETS,
     "chars": [2, 5],
     "thresholds": {"toxic": 0.5, "spam": 0.5},
@@ -150,7 +190,7 @@ VALID = {
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"format": "other"}, "not a causerie-ngram-1 document"),
+        ({"format": "other"}, f"not a {FORMAT} document"),
         ({"buckets": 2**10}, "other feature settings"),
         ({"chars": [1, 4]}, "other feature settings"),
         ({"thresholds": 1}, "thresholds: expected an object"),
@@ -166,7 +206,7 @@ def test_a_malformed_document_is_a_value_error(change: dict[str, object], messag
     assert model_from_json(VALID).toxic.weights == {12: 1.0}
     with pytest.raises(ValueError, match=message):
         model_from_json({**VALID, **change})
-    with pytest.raises(ValueError, match="not a causerie-ngram-1 document"):
+    with pytest.raises(ValueError, match=f"not a {FORMAT} document"):
         model_from_json(None)
 
 

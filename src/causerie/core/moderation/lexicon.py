@@ -90,6 +90,9 @@ class Lexicon:
     ``domains``: link domains allowed (with their subdomains); ``blocked_domains``:
     domains that make a message spam (URL shorteners, invitation links). ``sets``:
     named sets of words for phrases (``@groupes juifs musulmans``).
+    ``mild``: insults that a joke softens (``nul``, ``muppet``): a message whose only
+    toxic findings are mild insults is allowed when it also holds a ``jokes`` entry (a
+    word such as ``mdr``, or a symbol such as ``😂``, matched anywhere).
     ``targeted_langs`` and ``markers_langs``: the language of each targeted word and
     marker, in order ("" or missing: any language).
     """
@@ -103,6 +106,8 @@ class Lexicon:
     domains: tuple[str, ...] = ()
     blocked_domains: tuple[str, ...] = ()
     sets: tuple[str, ...] = ()
+    mild: tuple[str, ...] = ()
+    jokes: tuple[str, ...] = ()
     targeted_langs: tuple[str, ...] = ()
     markers_langs: tuple[str, ...] = ()
 
@@ -122,6 +127,8 @@ class Lexicon:
             calls=self.calls + other.calls,
             domains=self.domains + other.domains,
             blocked_domains=self.blocked_domains + other.blocked_domains,
+            mild=self.mild + other.mild,
+            jokes=self.jokes + other.jokes,
         )
 
     @classmethod
@@ -130,7 +137,8 @@ class Lexicon:
 
         The name's last part says what the list is (``insult``, ``harassment``,
         ``threat``, ``hate``, ``sexual``, ``targeted``, ``markers``, ``allow``, ``bait``,
-        ``calls``, ``domains``, ``blocked_domains``, ``sets``); the folder, if any, is
+        ``calls``, ``domains``, ``blocked_domains``, ``sets``, ``mild``, ``jokes``);
+        the folder, if any, is
         the language (it matters to ``targeted`` and ``markers``).
         Unknown names raise ValueError, so that a misspelt publisher file is not
         silently ignored.
@@ -201,8 +209,11 @@ _SET_NAME: Final = re.compile(r"(?<![\w@])@(\w+)")
 
 _TOXIC_FILES: Final = frozenset(category.value for category in TOXIC)
 _OTHER_FILES: Final = frozenset(
-    {"targeted", "markers", "allow", "bait", "calls", "domains", "blocked_domains", "sets"}
-)
+    {
+        "targeted", "markers", "allow", "bait", "calls", "domains", "blocked_domains", "sets",
+        "mild", "jokes",
+    }
+)  # fmt: skip
 
 
 # --- compiled indexes ----------------------------------------------------------------------

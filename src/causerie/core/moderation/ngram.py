@@ -5,10 +5,13 @@ word lists cannot: contempt, dehumanisation, threats without a swear word, spam 
 link is not known yet. Its answer is a probability, not a rule: it is a second opinion
 after the lists, never a replacement for them.
 
-Features (``features``): the text folded as the word lists see it (``fold_plain``:
-lower case, accents stripped, homoglyphs read as Latin), cut into words (runs of letters
-and digits); per word, its character n-grams of 2 to 5 letters with a space on either
-side (`` con``, ``nard ``); the words themselves and each pair of neighbouring words.
+Features (``features``): the words of the text as the word lists read them (``fold``
+then ``tokenize``: lower case, accents stripped, homoglyphs and leetspeak read as
+letters, spaced-out letters joined: ``C 0 N N A R D`` is ``connard``), each with its
+runs of one letter collapsed (``connnnard`` and ``connard`` are both ``conard``), so
+that an obfuscation and its plain spelling share their features; per word, its
+character n-grams of 2 to 5 letters with a space on either side (`` con``, ``ard ``);
+the words themselves and each pair of neighbouring words.
 Each feature is hashed with CRC-32 (stable across runs and machines, unlike ``hash``)
 into ``BUCKETS`` buckets; a text is the set of its buckets, each of value
 1 / sqrt(count) (the vector has length 1, so a long text does not score higher for
@@ -30,16 +33,16 @@ malformed document (the file's fault).
 from __future__ import annotations
 
 import math
-import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from types import MappingProxyType
 from typing import Final, Protocol
 
 from causerie.core.moderation.lexicon import Category
-from causerie.core.moderation.normalize import fold_plain
+from causerie.core.moderation.normalize import collapse, fold, tokenize
 
 BUCKETS: Final = 2**18
 MIN_CHARS: Final = 2
@@ -47,37 +50,62 @@ MAX_CHARS: Final = 5
 #: The policy's default threshold: ``NgramClassifier`` rescales its scores so that a
 #: probability at the model's own threshold becomes exactly this.
 POLICY_CUT: Final = 0.8
-FORMAT: Final = "causerie-ngram-1"
-
-_WORD: Final = re.compile(r"[^\W_]+")
+#: The policy's default veto (``PolicyConfig.veto``): the model's own veto maps onto it.
+VETO_CUT: Final = 0.1
+FORMAT: Final = "causerie-ngram-2"
 
 
 def _bucket(feature: str) -> int:
     return zlib.crc32(feature.encode("utf-8")) % BUCKETS
 
 
+def words(text: str) -> list[str]:
+    """The words the model reads: the tokens' usual spellings, runs of a letter collapsed."""
+    return [collapse(token.plain) for token in tokenize(fold(text))]
+
+
+def _word_names(word: str) -> list[str]:
+    """The features of one word: its padded character n-grams, then the word itself."""
+    padded = f" {word} "
+    size = len(padded)
+    names = [
+        "c:" + padded[start : start + length]
+        for length in range(MIN_CHARS, MAX_CHARS + 1)
+        for start in range(size - length + 1)
+    ]
+    names.append("w:" + word)
+    return names
+
+
+@lru_cache(maxsize=65_536)
+def _word_buckets(word: str) -> tuple[int, ...]:
+    """The buckets of one word's features, memoized: chat words repeat, and hashing
+    their n-grams is most of the cost of scoring a message."""
+    return tuple(_bucket(name) for name in _word_names(word))
+
+
 def feature_names(text: str) -> list[str]:
     """The features of a text before hashing (for tests and for reading a model):
-    ``c:`` character n-grams, ``w:`` words, ``b:`` word pairs, in text order."""
-    words = _WORD.findall(fold_plain(text))
-    names: list[str] = []
-    for word in words:
-        padded = f" {word} "
-        size = len(padded)
-        for length in range(MIN_CHARS, MAX_CHARS + 1):
-            names.extend(
-                "c:" + padded[start : start + length] for start in range(size - length + 1)
-            )
-        names.append("w:" + word)
-    names.extend(f"b:{first} {second}" for first, second in pairwise(words))
+    ``c:`` character n-grams and ``w:`` words, word by word, then ``b:`` word pairs."""
+    words_ = words(text)
+    names = [name for word in words_ for name in _word_names(word)]
+    names.extend(f"b:{first} {second}" for first, second in pairwise(words_))
     return names
 
 
 def features(text: str) -> dict[int, float]:
-    """The hashed, L2-normalised feature vector of a text: bucket → value."""
+    """The hashed, L2-normalised feature vector of a text: bucket → value (the buckets of
+    ``feature_names``)."""
+    return _vector(words(text))
+
+
+def _vector(words_: Sequence[str]) -> dict[int, float]:
     counts: dict[int, int] = {}
-    for name in feature_names(text):
-        bucket = _bucket(name)
+    for word in words_:
+        for bucket in _word_buckets(word):
+            counts[bucket] = counts.get(bucket, 0) + 1
+    for first, second in pairwise(words_):
+        bucket = _bucket(f"b:{first} {second}")
         counts[bucket] = counts.get(bucket, 0) + 1
     if not counts:
         return {}
@@ -117,6 +145,9 @@ class NgramModel:
     spam: Linear
     toxic_threshold: float = 0.5
     spam_threshold: float = 0.5
+    #: Below this p_toxic, the model is confident the text is not toxic: the policy may
+    #: dismiss a word-list finding (``PolicyConfig.veto``). 0: never.
+    toxic_veto: float = 0.0
 
     def probabilities(self, text: str) -> tuple[float, float]:
         """(p_toxic, p_spam) of a text, each in [0, 1]."""
@@ -124,14 +155,26 @@ class NgramModel:
         return self.toxic.probability(vector), self.spam.probability(vector)
 
 
-def rescale(probability: float, threshold: float, cut: float = POLICY_CUT) -> float:
+def rescale(
+    probability: float,
+    threshold: float,
+    cut: float = POLICY_CUT,
+    veto: float = 0.0,
+    veto_cut: float = VETO_CUT,
+) -> float:
     """A probability in [0, 1] mapped onto [0, 1] so that ``threshold`` (in (0, 1]) lands
-    on ``cut``, piecewise linear and increasing: below the threshold, strictly below the
-    cut; at or above it, at or above the cut."""
+    on ``cut`` and, if given, ``veto`` (in (0, threshold)) on ``veto_cut``; piecewise
+    linear and increasing: below the threshold, strictly below the cut; at or above it,
+    at or above the cut; below the veto, strictly below the veto cut."""
     if probability >= threshold:
         if threshold >= 1.0:
             return cut
         return min(1.0, cut + (1.0 - cut) * (probability - threshold) / (1.0 - threshold))
+    if 0.0 < veto < threshold:
+        if probability < veto:
+            return min(max(0.0, veto_cut * probability / veto), math.nextafter(veto_cut, 0.0))
+        scaled = veto_cut + (cut - veto_cut) * (probability - veto) / (threshold - veto)
+        return min(scaled, math.nextafter(cut, 0.0))
     return min(max(0.0, cut * probability / threshold), math.nextafter(cut, 0.0))
 
 
@@ -140,8 +183,9 @@ class NgramClassifier:
     prend à une personne", fits a generic toxic verdict) and the spam verdict as SPAM.
 
     Scores are calibrated: the model's own thresholds map to ``cut`` (the policy's
-    default 0.8), so a site needs no ``PolicyConfig.thresholds`` for it. ``lang`` is
-    ignored: one model reads both languages."""
+    default 0.8) and its veto to ``VETO_CUT`` (the policy's default veto, 0.1), so a
+    site needs no ``PolicyConfig.thresholds`` for it. ``lang`` is ignored: one model
+    reads both languages."""
 
     __slots__ = ("cut", "model")
 
@@ -152,7 +196,9 @@ class NgramClassifier:
     def scores(self, text: str, lang: str) -> Mapping[Category, float]:
         toxic, spam = self.model.probabilities(text)
         return {
-            Category.HARASSMENT: rescale(toxic, self.model.toxic_threshold, self.cut),
+            Category.HARASSMENT: rescale(
+                toxic, self.model.toxic_threshold, self.cut, self.model.toxic_veto
+            ),
             Category.SPAM: rescale(spam, self.model.spam_threshold, self.cut),
         }
 
@@ -247,7 +293,11 @@ def model_to_json(
         "format": FORMAT,
         "buckets": BUCKETS,
         "chars": [MIN_CHARS, MAX_CHARS],
-        "thresholds": {"toxic": model.toxic_threshold, "spam": model.spam_threshold},
+        "thresholds": {
+            "toxic": model.toxic_threshold,
+            "spam": model.spam_threshold,
+            "veto": model.toxic_veto,
+        },
         "toxic": _linear_json(model.toxic, digits),
         "spam": _linear_json(model.spam, digits),
         "training": dict(extra or {}),
@@ -281,11 +331,16 @@ def model_from_json(document: object) -> NgramModel:
     thresholds = document.get("thresholds")
     if not isinstance(thresholds, dict):
         raise ValueError("thresholds: expected an object")
+    veto = thresholds.get("veto", 0.0)
+    toxic = _threshold(thresholds.get("toxic"), "toxic")
+    if not isinstance(veto, int | float) or not 0.0 <= veto < toxic:
+        raise ValueError("thresholds.veto: expected a number in [0, thresholds.toxic)")
     return NgramModel(
         _linear_from_json(document.get("toxic"), "toxic"),
         _linear_from_json(document.get("spam"), "spam"),
-        _threshold(thresholds.get("toxic"), "toxic"),
+        toxic,
         _threshold(thresholds.get("spam"), "spam"),
+        float(veto),
     )
 
 

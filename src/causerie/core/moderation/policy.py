@@ -157,7 +157,11 @@ class PolicyConfig:
     """A site's choices. ``site_domains``: link domains of the site itself (allowed,
     with their subdomains, besides the lexicon's ``domains``). ``repeat_limit``: a
     message equal or nearly equal to this many of the author's recent ones is spam.
-    ``thresholds``: a classifier score at or above which a category is found."""
+    ``thresholds``: a classifier score at or above which a category is found.
+    ``veto``: when a classifier scores every toxic category it knows below this, a
+    word-list finding of insult, harassment or sexual talk is dismissed (the model is
+    sure the words are not aimed: "ta gueule le réveil", a quoted insult); hate and
+    threats never are. 0 turns it off; without a classifier it does nothing."""
 
     chat_actions: Mapping[Category, Action] = field(default_factory=lambda: DEFAULT_CHAT_ACTIONS)
     comment_actions: Mapping[Category, Action] = field(
@@ -167,6 +171,7 @@ class PolicyConfig:
     site_domains: tuple[str, ...] = ()
     repeat_limit: int = 2
     thresholds: Mapping[Category, float] = field(default_factory=dict)
+    veto: float = 0.1
     mask: str = "[masqué]"
 
     def action(self, context: Context, category: Category) -> Action:
@@ -471,9 +476,30 @@ def _domain_in(host: str, domains: frozenset[str]) -> bool:
     return any(".".join(labels[index:]) in domains for index in range(len(labels)))
 
 
+def _has_alnum(entry: str) -> bool:
+    return any(char.isalnum() for char in entry)
+
+
+class _WordSet:
+    """Words and stems (``condamn*``) from a list, matched against one token."""
+
+    __slots__ = ("stems", "words")
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        words = [word for entry in entries for word in entry_words(entry)]
+        self.words = frozenset(word for word in words if not word.endswith("*"))
+        self.stems = tuple(sorted({word[:-1] for word in words if word.endswith("*")}))
+
+    def holds(self, word: str) -> bool:
+        return word in self.words or (bool(self.stems) and word.startswith(self.stems))
+
+
+_TRAILING: Final = ".,;!?)]}»”’'\""  # punctuation after a link, not part of its host
+
+
 def _host(url: str) -> str:
     rest = re.sub(r"(?i)^(?:https?://)", "", url)
-    host = re.split(r"[/?#:]", rest, maxsplit=1)[0].rstrip(".").lower()
+    host = re.split(r"[/?#:]", rest, maxsplit=1)[0].rstrip(_TRAILING).lower()
     return host.removeprefix("www.")
 
 
@@ -525,6 +551,9 @@ class Policy:
             for domain in (*lexicon.domains, *config.site_domains)
         )
         self._blocked = frozenset(fold_plain(domain) for domain in lexicon.blocked_domains)
+        self._mild = _WordSet(lexicon.mild)
+        self._jokes = _WordSet(entry for entry in lexicon.jokes if _has_alnum(entry))
+        self._joke_symbols = tuple(entry for entry in lexicon.jokes if not _has_alnum(entry))
         vocabulary: set[str] = set(_WILDCARD_WORDS)
         vocabulary.update(self._lists.index.vocabulary())
         self._vocabulary: dict[int, tuple[str, ...]] = {}
@@ -594,8 +623,9 @@ class Policy:
         }  # fmt: skip
         for match, tag in self._lists.matches(tokens, join=True, text=text):
             matches[tag.kind].append((match, tag))
-        findings: list[Finding] = []
-        findings += self._toxic(text, tokens, matches["term"], matches["targeted"])
+        findings = self._toxic(text, tokens, matches["term"], matches["targeted"])
+        if findings:
+            findings = self._softened(text, tokens, findings)
         personal = self._personal_data(text, context)
         findings += personal
         findings += self._spam(
@@ -603,8 +633,29 @@ class Policy:
             has_contact=bool(personal),
         )  # fmt: skip
         if self.classifier is not None:
-            findings += self._classified(self.classifier, text, lang)
+            scores = self.classifier.scores(text, lang)
+            findings = self._vetoed(findings, scores)
+            findings += self._from_scores(scores, text)
         return self._decide(text, context, _unique(findings))
+
+    def _softened(
+        self, text: str, tokens: Sequence[Token], findings: list[Finding]
+    ) -> list[Finding]:
+        """No finding when every one is a mild insult and the message jokes ("t'es nul
+        😂", "you muppet lol"): see ``Lexicon.mild`` and ``Lexicon.jokes``."""
+        if all(self._is_mild(finding, tokens) for finding in findings) and (
+            any(self._jokes.holds(token.plain) for token in tokens)
+            or any(symbol in text for symbol in self._joke_symbols)
+        ):
+            return []
+        return findings
+
+    def _is_mild(self, finding: Finding, tokens: Sequence[Token]) -> bool:
+        """An insult whose last word is a mild one (``t'es nul``, ``you muppet``)."""
+        if finding.category is not Category.INSULT:
+            return False
+        inside = [t for t in tokens if finding.start <= t.start and t.end <= finding.end]
+        return bool(inside) and self._mild.holds(inside[-1].plain)
 
     # -- the quick proof of a clean message ----------------------------------------------------
 
@@ -920,18 +971,20 @@ class Policy:
         the quote is a name after a definite article (*les « salauds de pauvres »*).
         Never a quote aimed at the reader (*t'es un « connard »*: a marker just before)."""
         outside = [
-            token
-            for token in tokens
+            index
+            for index, token in enumerate(tokens)
             if not any(left <= token.start < right for left, right in quotes)
         ]
         cue = any(
-            token.plain in _MENTION_WORDS or token.plain.startswith(_MENTION_STEMS)
-            for token in outside
+            tokens[index].plain in _MENTION_WORDS or tokens[index].plain.startswith(_MENTION_STEMS)
+            for index in outside
         )
         aimed = {marker.last for marker, _ in self._markers.matches(tokens, text=text)}
         found: list[tuple[int, int]] = []
         for left, right in quotes:
-            before = [index for index, token in enumerate(tokens) if token.end <= left]
+            # what stands before the quote, outside any quote: « sale pute », « rentre
+            # chez toi » lists two quotes, the first does not aim the second
+            before = [index for index in outside if tokens[index].end <= left]
             last = before[-1] if before else None
             if last is not None and (last in aimed or (last - 1) in aimed):
                 continue  # t'es un « connard »
@@ -1039,7 +1092,17 @@ class Policy:
     # -- classifier ----------------------------------------------------------------------------
 
     def _classified(self, classifier: Classifier, text: str, lang: str) -> list[Finding]:
-        scores = classifier.scores(text, lang)
+        return self._from_scores(classifier.scores(text, lang), text)
+
+    def _vetoed(self, findings: list[Finding], scores: Mapping[Category, float]) -> list[Finding]:
+        """The findings, without the vetoable ones if the classifier is sure the text is
+        not toxic: it scores at least one toxic category, all below ``config.veto``."""
+        toxic = [score for category, score in scores.items() if category in TOXIC]
+        if not toxic or max(toxic) >= self.config.veto:
+            return findings
+        return [finding for finding in findings if finding.category not in VETOABLE]
+
+    def _from_scores(self, scores: Mapping[Category, float], text: str) -> list[Finding]:
         return [
             Finding(category, f"classifier:{score:.2f}", 0, len(text))
             for category, score in sorted(scores.items())
@@ -1048,9 +1111,11 @@ class Policy:
 
 
 DEFAULT_THRESHOLD: Final = 0.8
-_QUOTE: Final = re.compile(r"«[^«»]{1,300}»|\"[^\"]{1,300}\"|“[^“”]{1,300}”")
+_QUOTE: Final = re.compile(r"«[^«»]{1,300}»|\"[^\"]{1,300}\"|“[^“”]{1,300}”|‘[^‘’]{1,300}’")
 _REPORTABLE: Final = frozenset({Category.THREAT, Category.HARASSMENT})
-_QUOTE_MARK: Final = re.compile(r"[«\"“]")
+#: What a classifier's veto may dismiss: never hate nor threats.
+VETOABLE: Final = frozenset({Category.INSULT, Category.HARASSMENT, Category.SEXUAL})
+_QUOTE_MARK: Final = re.compile(r"[«\"“‘]")
 #: Words by which a message talks about words (stems, then whole words): what is
 #: between its quotes is mentioned, not said to anyone.
 _MENTION_STEMS: Final = (
@@ -1059,6 +1124,11 @@ _MENTION_STEMS: Final = (
     "graffiti", "banderole", "banner", "pancarte", "titre", "title", "intitul", "chanson",
     "replique", "citation", "quot", "traite", "traitai", "traitan", "menac", "threat",
     "accus", "hurl",
+    # court and news reporting: "le tribunal l'a condamné pour « sale juif »"
+    "tribunal", "condamn", "prevenu", "temoin", "plaint", "poursuiv", "proces", "juge",
+    "judge", "court", "trial", "convict", "prosecut", "testif", "witness", "jury",
+    "enquet", "investig", "polic", "gendarm", "tweet", "tatou", "tattoo", "theori",
+    "theory", "complot", "conspira", "headline", "spray", "paint",
 )  # fmt: skip
 _MENTION_WORDS: Final = frozenset({
     "mot", "mots", "terme", "termes", "expression", "word", "words", "term", "terms", "dit",
@@ -1066,6 +1136,7 @@ _MENTION_WORDS: Final = frozenset({
     "saying", "told", "tell", "crie", "criait", "crient", "criaient", "cried", "film",
     "livre", "book", "roman", "novel", "song", "cite", "cites", "lu", "read", "entendu",
     "heard", "appele", "appelee", "appeles", "called", "calling", "tag", "tags",
+    "barre", "audience", "affaire", "relaxe", "mythe", "myth", "charged", "article",
 })  # fmt: skip
 _DEFINITE: Final = frozenset({"le", "la", "les", "l", "the", "ce", "ces", "cette", "du", "des"})
 
