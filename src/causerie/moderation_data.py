@@ -82,11 +82,12 @@ def publisher_dir(settings: Settings) -> Path:
 def load_classifier(spec: str | None) -> Classifier | None:
     """The site's classifier from ``package.module:factory`` (``CAUSERIE_CLASSIFIER``).
 
-    The factory is called once, without arguments; what it returns must have a
-    ``scores(text, lang)`` method. Raises ValueError with a clear message otherwise: a
-    site that asked for a classifier must not start without it.
+    ``None``, ``""`` or ``"none"``: no classifier. The factory is called once, without
+    arguments; what it returns must have a ``scores(text, lang)`` method. Raises
+    ValueError with a clear message otherwise: a site that asked for a classifier must
+    not start without it.
     """
-    if not spec:
+    if not spec or spec.strip().lower() == "none":
         return None
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:

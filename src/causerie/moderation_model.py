@@ -1,7 +1,7 @@
 """Loading the packaged n-gram moderation model: the I/O that ``core.moderation.ngram``
 leaves out.
 
-A site turns it on with ``CAUSERIE_CLASSIFIER=causerie.moderation_model:ngram_classifier``
+It is the default ``CAUSERIE_CLASSIFIER`` (``causerie.moderation_model:ngram_classifier``)
 (``load_classifier`` calls the factory once, when the site starts). The model lives in
 ``causerie/core/data/moderation/ngram-model.json.gz``, written by
 ``scripts/train_moderation_model.py``; its scores are already calibrated so that the

@@ -80,9 +80,11 @@ class Settings(BaseSettings):
     """Seconds during which an author may edit or delete a comment."""
     comments_premoderation: bool = False
     """Hold every new comment for review (answered 202) instead of publishing it."""
-    classifier: str | None = None
-    """A site's offline classifier, ``package.module:factory``: imported and called once
-    at start, it must return an object with ``scores(text, lang)`` (docs/moderation.md)."""
+    classifier: str | None = "causerie.moderation_model:ngram_classifier"
+    """The offline classifier consulted after the word lists, ``package.module:factory``:
+    imported and called once at start, it must return an object with
+    ``scores(text, lang)`` (docs/moderation.md). Default: the packaged n-gram model;
+    ``none`` (or empty) for the word lists alone."""
 
     log_level: str = "info"
 

@@ -24,6 +24,7 @@ def test_load_classifier_imports_and_calls_the_factory() -> None:
     assert classifier is not None
     assert classifier.scores("quel zorglub", "fr")
     assert load_classifier(None) is None and load_classifier("") is None
+    assert load_classifier("none") is None and load_classifier("None") is None
 
 
 @pytest.mark.parametrize(

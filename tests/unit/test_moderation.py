@@ -287,6 +287,20 @@ def test_a_confident_classifier_vetoes_list_insults_but_never_hate_nor_threats()
     assert Category.INSULT in spam_only.check("t'es un connard").categories  # no toxic score
 
 
+def test_the_lists_reason_explains_before_the_classifiers() -> None:
+    generic = FixedClassifier({Category.HARASSMENT: 0.95})
+    verdict = Policy(PolicyConfig(), LEXICON, generic).check("t'es un connard", context="chat")
+    assert verdict.reason is Reason.INSULT and Category.HARASSMENT in verdict.categories
+
+
+def test_a_contact_already_masked_is_not_spam_for_the_classifier() -> None:
+    spammy = FixedClassifier({Category.SPAM: 0.99})
+    policy = Policy(PolicyConfig(), LEXICON, spammy)
+    verdict = policy.check("appelle-moi au 06 12 34 56 78", context="chat")
+    assert verdict.action is Action.MASK and verdict.reason is Reason.PERSONAL_DATA
+    assert policy.check("super offre, écris-moi vite", context="chat").reason is Reason.SPAM
+
+
 # --- properties ----------------------------------------------------------------------------------
 
 BASE_INSULTS = ["connard", "salope", "enculé", "asshole", "bitch", "connasse"]

@@ -476,6 +476,10 @@ def _domain_in(host: str, domains: frozenset[str]) -> bool:
     return any(".".join(labels[index:]) in domains for index in range(len(labels)))
 
 
+def _by_classifier(finding: Finding) -> bool:
+    return finding.term.startswith(CLASSIFIER_TERM)
+
+
 def _has_alnum(entry: str) -> bool:
     return any(char.isalnum() for char in entry)
 
@@ -635,7 +639,10 @@ class Policy:
         if self.classifier is not None:
             scores = self.classifier.scores(text, lang)
             findings = self._vetoed(findings, scores)
-            findings += self._from_scores(scores, text)
+            classified = self._from_scores(scores, text)
+            if personal:  # the contact is already masked or held: not spam for that
+                classified = [f for f in classified if f.category is not Category.SPAM]
+            findings += classified
         return self._decide(text, context, _unique(findings))
 
     def _softened(
@@ -883,11 +890,17 @@ class Policy:
 
     def _decide(self, text: str, context: Context, findings: list[Finding]) -> Verdict:
         action, reason = Action.ALLOW, None
-        for category in PRIORITY:
-            if any(finding.category is category for finding in findings):
-                wanted = self.config.action(context, category)
-                if SEVERITY[wanted] > SEVERITY[action]:
-                    action, reason = wanted, Reason[category.name]
+        # The lists' findings first: at equal severity, their precise reason ("insult")
+        # explains better than the classifier's generic one.
+        for by_classifier in (False, True):
+            for category in PRIORITY:
+                if any(
+                    finding.category is category and _by_classifier(finding) is by_classifier
+                    for finding in findings
+                ):
+                    wanted = self.config.action(context, category)
+                    if SEVERITY[wanted] > SEVERITY[action]:
+                        action, reason = wanted, Reason[category.name]
         masked = [
             (finding.start, finding.end)
             for finding in findings
@@ -1104,13 +1117,14 @@ class Policy:
 
     def _from_scores(self, scores: Mapping[Category, float], text: str) -> list[Finding]:
         return [
-            Finding(category, f"classifier:{score:.2f}", 0, len(text))
+            Finding(category, f"{CLASSIFIER_TERM}{score:.2f}", 0, len(text))
             for category, score in sorted(scores.items())
             if score >= self.config.thresholds.get(category, DEFAULT_THRESHOLD)
         ]
 
 
 DEFAULT_THRESHOLD: Final = 0.8
+CLASSIFIER_TERM: Final = "classifier:"  # the term of a classifier's finding: classifier:0.93
 _QUOTE: Final = re.compile(r"«[^«»]{1,300}»|\"[^\"]{1,300}\"|“[^“”]{1,300}”|‘[^‘’]{1,300}’")
 _REPORTABLE: Final = frozenset({Category.THREAT, Category.HARASSMENT})
 #: What a classifier's veto may dismiss: never hate nor threats.
