@@ -50,6 +50,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 KINDS = (
     "causerie",
+    "causerie-lists",
     "causerie-unmoderated",
     "websockets",
     "websockets-asyncio",
@@ -74,6 +75,7 @@ CAUSERIE_ENV = {
 
 # Variants of causerie: the same command with one setting changed.
 VARIANT_ENV = {
+    "causerie-lists": {"CAUSERIE_CLASSIFIER": "none"},  # word lists only, no model
     "causerie-unmoderated": {"CAUSERIE_CHAT_MODERATION": "false"},
 }
 

@@ -72,9 +72,20 @@ def test_features_hash_exactly_the_feature_names(text: str) -> None:
     for name in feature_names(text):
         bucket = zlib.crc32(name.encode("utf-8")) % BUCKETS
         counts[bucket] = counts.get(bucket, 0) + 1
-    norm = math.sqrt(sum(count * count for count in counts.values()))
+    norm = math.sqrt(sum(counts.values()))
     expected = {bucket: count / norm for bucket, count in counts.items()}
     assert features(text) == expected  # the memo of word buckets changes nothing
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=160))
+def test_the_memoized_scores_are_the_models_scores(text: str) -> None:
+    model = CLASSIFIER.model
+    toxic, spam = model.probabilities(text)
+    vector = features(text)
+    assert math.isclose(toxic, model.toxic.probability(vector), rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(spam, model.spam.probability(vector), rel_tol=1e-9, abs_tol=1e-12)
+    assert model.probabilities(text) == (toxic, spam)  # from the memo, the same
 
 
 @pytest.mark.parametrize(
@@ -91,7 +102,8 @@ def test_features_are_stable_hashes_normalised_and_deterministic() -> None:
     assert zlib.crc32(b"w:bonjour") % BUCKETS in vector  # not hash(): same on every run
     assert vector == features("Bonjour à tous")
     assert features("Été À LA PLAGE") == features("ete a la plage")
-    assert math.isclose(sum(value * value for value in vector.values()), 1.0)
+    count = len(feature_names("Bonjour à tous"))  # each value: count / sqrt(features)
+    assert math.isclose(sum(value * math.sqrt(count) for value in vector.values()), count)
     assert all(0 <= bucket < BUCKETS for bucket in vector)
     assert features("") == {}
 

@@ -35,9 +35,9 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import pairwise
+from itertools import islice, pairwise
 from types import MappingProxyType
 from typing import Final, Protocol
 
@@ -50,9 +50,11 @@ MAX_CHARS: Final = 5
 #: The policy's default threshold: ``NgramClassifier`` rescales its scores so that a
 #: probability at the model's own threshold becomes exactly this.
 POLICY_CUT: Final = 0.8
+#: Words whose shares of the score a model memoizes (about 100 bytes each).
+MEMO_WORDS: Final = 65_536
 #: The policy's default veto (``PolicyConfig.veto``): the model's own veto maps onto it.
 VETO_CUT: Final = 0.1
-FORMAT: Final = "causerie-ngram-2"
+FORMAT: Final = "causerie-ngram-3"
 
 
 def _bucket(feature: str) -> int:
@@ -94,8 +96,10 @@ def feature_names(text: str) -> list[str]:
 
 
 def features(text: str) -> dict[int, float]:
-    """The hashed, L2-normalised feature vector of a text: bucket → value (the buckets of
-    ``feature_names``)."""
+    """The hashed feature vector of a text: bucket → count / sqrt(number of features)
+    (the buckets of ``feature_names``). Dividing by the square root of the length, not
+    by the vector's own norm, keeps a score a sum over the words: ``NgramModel`` adds
+    each word's memoized share instead of hashing its n-grams again."""
     return _vector(words(text))
 
 
@@ -109,7 +113,7 @@ def _vector(words_: Sequence[str]) -> dict[int, float]:
         counts[bucket] = counts.get(bucket, 0) + 1
     if not counts:
         return {}
-    norm = math.sqrt(sum(count * count for count in counts.values()))
+    norm = math.sqrt(sum(counts.values()))
     return {bucket: count / norm for bucket, count in counts.items()}
 
 
@@ -149,10 +153,54 @@ class NgramModel:
     #: dismiss a word-list finding (``PolicyConfig.veto``). 0: never.
     toxic_veto: float = 0.0
 
+    #: word → (its features' toxic weights summed, spam weights summed, feature count)
+    _shares: dict[str, tuple[float, float, int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     def probabilities(self, text: str) -> tuple[float, float]:
-        """(p_toxic, p_spam) of a text, each in [0, 1]."""
-        vector = features(text)
-        return self.toxic.probability(vector), self.spam.probability(vector)
+        """(p_toxic, p_spam) of a text, each in [0, 1]: the same as the two models'
+        ``probability(features(text))`` (to rounding), computed as a sum of memoized
+        per-word shares plus the word pairs, over sqrt(number of features)."""
+        words_ = words(text)
+        if not words_:
+            return _sigmoid(self.toxic.bias), _sigmoid(self.spam.bias)
+        toxic_weights, spam_weights = self.toxic.weights, self.spam.weights
+        shares = self._shares
+        toxic = spam = 0.0
+        count = 0
+        for word in words_:
+            share = shares.get(word)
+            if share is None:
+                share = self._share(word)
+            toxic += share[0]
+            spam += share[1]
+            count += share[2]
+        for first, second in pairwise(words_):
+            bucket = _bucket(f"b:{first} {second}")
+            toxic += toxic_weights.get(bucket, 0.0)
+            spam += spam_weights.get(bucket, 0.0)
+            count += 1
+        norm = math.sqrt(count)
+        return (
+            _sigmoid(self.toxic.bias + toxic / norm),
+            _sigmoid(self.spam.bias + spam / norm),
+        )
+
+    def _share(self, word: str) -> tuple[float, float, int]:
+        buckets = _word_buckets(word)
+        toxic_weights, spam_weights = self.toxic.weights, self.spam.weights
+        share = (
+            sum(toxic_weights.get(bucket, 0.0) for bucket in buckets),
+            sum(spam_weights.get(bucket, 0.0) for bucket in buckets),
+            len(buckets),
+        )
+        shares = self._shares
+        if len(shares) >= MEMO_WORDS:  # forget the older half (dicts keep insertion order)
+            for old in list(islice(shares, MEMO_WORDS // 2)):
+                del shares[old]
+        shares[word] = share
+        return share
 
 
 def rescale(
