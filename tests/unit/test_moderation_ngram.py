@@ -30,6 +30,7 @@ from causerie.core.moderation.ngram import (
     train_logistic,
     words,
 )
+from causerie.core.moderation.normalize import collapse, fold, tokenize
 from causerie.moderation_data import load_classifier, load_lexicon
 from causerie.moderation_model import ngram_classifier
 
@@ -75,6 +76,21 @@ def test_features_hash_exactly_the_feature_names(text: str) -> None:
     norm = math.sqrt(sum(counts.values()))
     expected = {bucket: count / norm for bucket, count in counts.items()}
     assert features(text) == expected  # the memo of word buckets changes nothing
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(max_size=80) | st.text(alphabet=list("acno01$@*.-' \u00a0\u200b\téÉσο"), max_size=40)
+)
+def test_words_by_chunk_are_the_words_of_the_whole_text(text: str) -> None:
+    assert words(text) == [collapse(token.plain) for token in tokenize(fold(text))]
+
+
+@pytest.mark.parametrize(
+    "text", ["c o n n a r d", "t'es un c o n", "a b", "il a 3 ans", "x . y . z"]
+)
+def test_spaced_letters_join_across_chunks(text: str) -> None:
+    assert words(text) == [collapse(token.plain) for token in tokenize(fold(text))]
 
 
 @settings(max_examples=300, deadline=None)
