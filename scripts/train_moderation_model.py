@@ -1,6 +1,6 @@
 """Train the n-gram moderation model and write ``core/data/moderation/ngram-model.json.gz``.
 
-    .venv/bin/python scripts/train_moderation_model.py [--dry-run]
+    .venv/bin/python scripts/train_moderation_model.py [--dry-run] [--dump FILE]
 
 Training data, in groups (a group is a file, written by one author at one time):
 - ``tests/data/moderation_dev.tsv``, ``moderation_tuning.tsv``, ``moderation_tuning_2.tsv``:
@@ -17,15 +17,18 @@ Cross-validation is by group: each scored group is left out in turn, the model i
 trained on every other row and scores it, so the figures say how the model does on a
 file by a new author on a new theme, not on neighbours of its training rows.
 
-Thresholds: on those out-of-group scores, the toxic and spam thresholds are chosen so
-that rules + model hold or refuse at most ``MAX_FALSE_POSITIVES`` of the ``ok``
-messages, maximising toxic recall, then spam recall. The honest figure chooses each
-group's thresholds on the other groups only. The final models are trained on all the
-rows and stored with the thresholds (``NgramClassifier`` maps them onto the policy's
-default cut, 0.8).
+Thresholds: on those out-of-group scores, the toxic and spam thresholds and the veto
+(below it, the model dismisses the lists' insult, harassment and sexual findings) are
+chosen so that rules + model hold or refuse at most ``MAX_FALSE_POSITIVES`` of the
+``ok`` messages, maximising toxic recall, then spam recall. The honest figure chooses
+each group's thresholds on the other groups only. The final models are trained on all
+the rows and stored with the thresholds (``NgramClassifier`` maps them onto the
+policy's default cut, 0.8, and default veto, 0.1). Deterministic: the same data gives
+the same file, byte for byte. Takes about 7 minutes on 2 cores.
 
 Printed: per group and pooled, the figures of the rules alone and of rules + model;
-then the size of the file and the cost of ``NgramClassifier.scores`` per message.
+then the size of the file and the cost of ``NgramClassifier.scores`` per message
+(``--dump FILE`` also writes every out-of-group score, one JSON line per row).
 """
 
 from __future__ import annotations
