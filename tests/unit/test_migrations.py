@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from causerie.store.database import database_url
 from causerie.store.migrate import alembic_config, head_revision, upgrade
 from causerie.store.schema import metadata
-from tests.conftest import POSTGRES_ADMIN_URL, postgres_available, skip_or_fail
+from tests.conftest import scratch_postgres
 
 
 def same_empty_default(
@@ -73,24 +72,8 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     if request.param == "sqlite":
         yield database_url(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path)
         return
-    if not postgres_available():
-        skip_or_fail("PostgreSQL not reachable on 127.0.0.1:5432")
-    import asyncpg
-
-    name = f"causerie_migrations_{uuid.uuid4().hex[:12]}"
-
-    async def admin(statement: str) -> None:
-        connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield database_url(f"postgresql://postgres@127.0.0.1:5432/{name}", tmp_path)
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres("causerie_migrations") as url:
+        yield database_url(url, tmp_path)
 
 
 def inspect_database(url: str) -> tuple[list[Any], set[str], list[str], str | None]:

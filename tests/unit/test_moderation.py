@@ -133,6 +133,16 @@ def test_a_mild_insult_in_a_joke_is_teasing(text: str) -> None:
     assert check(text, "chat") == set()
 
 
+def test_a_publisher_extends_the_mild_and_joke_lists() -> None:
+    lexicon = Lexicon.from_files(
+        {"fr/insult.txt": "zouave\n", "fr/mild.txt": "zouave\n", "jokes.txt": "🙃\nhihihi\n"}
+    )
+    policy = Policy(PolicyConfig(), lexicon)
+    assert policy.check("zouave", context="chat").categories == {Category.INSULT}
+    assert policy.check("zouave 🙃", context="chat").categories == set()
+    assert policy.check("zouave hihihi", context="chat").categories == set()
+
+
 @pytest.mark.parametrize(
     "text",
     [

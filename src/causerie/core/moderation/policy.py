@@ -484,20 +484,6 @@ def _has_alnum(entry: str) -> bool:
     return any(char.isalnum() for char in entry)
 
 
-class _WordSet:
-    """Words and stems (``condamn*``) from a list, matched against one token."""
-
-    __slots__ = ("stems", "words")
-
-    def __init__(self, entries: Iterable[str]) -> None:
-        words = [word for entry in entries for word in entry_words(entry)]
-        self.words = frozenset(word for word in words if not word.endswith("*"))
-        self.stems = tuple(sorted({word[:-1] for word in words if word.endswith("*")}))
-
-    def holds(self, word: str) -> bool:
-        return word in self.words or (bool(self.stems) and word.startswith(self.stems))
-
-
 _TRAILING: Final = ".,;!?)]}»”’'\""  # punctuation after a link, not part of its host
 
 
@@ -555,8 +541,11 @@ class Policy:
             for domain in (*lexicon.domains, *config.site_domains)
         )
         self._blocked = frozenset(fold_plain(domain) for domain in lexicon.blocked_domains)
-        self._mild = _WordSet(lexicon.mild)
-        self._jokes = _WordSet(entry for entry in lexicon.jokes if _has_alnum(entry))
+        # one-word lists, matched as the other lists are (stems, stretched letters)
+        self._mild: WordIndex[None] = WordIndex((entry, None) for entry in lexicon.mild)
+        self._jokes: WordIndex[None] = WordIndex(
+            (entry, None) for entry in lexicon.jokes if _has_alnum(entry)
+        )
         self._joke_symbols = tuple(entry for entry in lexicon.jokes if not _has_alnum(entry))
         vocabulary: set[str] = set(_WILDCARD_WORDS)
         vocabulary.update(self._lists.index.vocabulary())
@@ -651,7 +640,7 @@ class Policy:
         """No finding when every one is a mild insult and the message jokes ("t'es nul
         😂", "you muppet lol"): see ``Lexicon.mild`` and ``Lexicon.jokes``."""
         if all(self._is_mild(finding, tokens) for finding in findings) and (
-            any(self._jokes.holds(token.plain) for token in tokens)
+            any(self._jokes.word(token.plain) is not None for token in tokens)
             or any(symbol in text for symbol in self._joke_symbols)
         ):
             return []
@@ -662,7 +651,7 @@ class Policy:
         if finding.category is not Category.INSULT:
             return False
         inside = [t for t in tokens if finding.start <= t.start and t.end <= finding.end]
-        return bool(inside) and self._mild.holds(inside[-1].plain)
+        return bool(inside) and self._mild.word(inside[-1].plain) is not None
 
     # -- the quick proof of a clean message ----------------------------------------------------
 
