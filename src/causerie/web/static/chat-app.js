@@ -777,9 +777,14 @@ function setDialogBusy(dialog, busy) {
 
 for (const dialog of [ui.blockDialog, ui.reportDialog]) {
   // Back to where the reader was, or to what is left once the conversation ended.
+  // The "close" event comes a task after the dialog closed: by then the browser has put
+  // the focus back on the opener, and the reader may have moved on (to "Block", say).
+  // Only a focus left nowhere (the opener was hidden meanwhile) is moved.
   dialog.addEventListener("close", () => {
     const target = [state.dialogOpener, ui.nextAgain, ui.text, ui.join].find(isFocusable);
     state.dialogOpener = null;
+    const active = document.activeElement;
+    if (active && active !== document.body && !dialog.contains(active)) return;
     target?.focus({ preventScroll: true });
   });
 }
